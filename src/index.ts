@@ -1,0 +1,33 @@
+/**
+ * ts-serving's public TypeScript API: SavedModel and TensorBundle reading and writing, tensors,
+ * protobuf text format, and the one error type.
+ *
+ * @example
+ * import { openSavedModel, readVariables } from "ts-serving";
+ * const bundle = await openSavedModel("/models/half_plus_two/00000123");
+ * const variables = await readVariables(bundle);
+ */
+export { Code, ServingError } from "./errors.js";
+export { attr, GraphBuilder } from "./export/graph-builder.js";
+export { RANKING_MODEL, rankingModel } from "./export/ranking-model.js";
+export { parseTextProto, printTextProto } from "./proto/text-format.js";
+export { BundleReader, PartitionedTensor, writeBundle } from "./savedmodel/bundle/index.js";
+export { modelMetadataJson, signatureDefMapJson } from "./savedmodel/metadata.js";
+export { inspectModelDir, listVersionDirs, type ModelDirContents } from "./savedmodel/model-dir.js";
+export {
+  type AssetFile,
+  DEFAULT_SIGNATURE,
+  listTagSets,
+  openSavedModel,
+  readSavedModel,
+  readVariables,
+  type SavedModelBundle,
+  SERVE_TAGS,
+  selectMetaGraph,
+} from "./savedmodel/saved-model.js";
+export {
+  type SavedModelContents,
+  type WriteOptions,
+  writeSavedModel,
+} from "./savedmodel/saved-model-writer.js";
+export * from "./tensor/index.js";
