@@ -12,6 +12,8 @@ import {
   TFSERVING_FIXTURES,
   tfServingModel,
 } from "../../test/fixtures.js";
+import { rankingModel } from "../export/ranking-model.js";
+import { openSavedModel, readVariables } from "../savedmodel/saved-model.js";
 import { ensureDefaultModel } from "./default-model.js";
 import { inspect } from "./inspect.js";
 
@@ -177,5 +179,7 @@ describe("default model", () => {
     const variables = await inspect({ dir: join(first.basePath, "1"), variables: true });
     assert.match(variables, /dense_1\/kernel\s+DT_FLOAT\s+\(32, 64\)\s+8192 bytes/);
     assert.match(variables, /6 variables/);
+    const written = await readVariables(await openSavedModel(join(first.basePath, "1")));
+    assert.deepEqual(written, rankingModel().variables, "the weights are deterministic and stored exactly");
   });
 });

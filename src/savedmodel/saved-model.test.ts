@@ -12,13 +12,15 @@ import {
   tfServingModel,
 } from "../../test/fixtures.js";
 import { Code, ServingError } from "../errors.js";
+import { rankingModel } from "../export/ranking-model.js";
 import { SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
 import { DataType } from "../tensor/dtype.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { BundleReader } from "./bundle/index.js";
 import { listVersionDirs } from "./model-dir.js";
 import { openSavedModel, readVariables, type SavedModelBundle } from "./saved-model.js";
 import { writeSavedModel } from "./saved-model-writer.js";
+import { TableReader } from "./table/table-reader.js";
 
 /** Version directories of every SavedModel fixture, with the tag set each is loaded with. */
 async function savedModelFixtureDirs(): Promise<{ dir: string; tags: string[] }[]> {
@@ -326,5 +328,78 @@ describe("corrupt SavedModel directories", needsFixtures, () => {
     const reader = await BundleReader.open(join(await copyOfFixture("intact2"), "variables/variables"));
     assert.ok(reader.keys().length >= 4);
     await reader.close();
+  });
+});
+
+describe("writeSavedModel → openSavedModel", () => {
+  let scratch = "";
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), "ts-serving-write-"));
+  });
+  after(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("writes > 16 MB of variables of several dtypes over several shards, with a many-block index, and reads them back equal", async () => {
+    const { savedModel } = rankingModel();
+    const variables = new Map<string, Tensor>([
+      [
+        "embedding/table",
+        new Tensor(
+          DataType.DT_FLOAT,
+          [4096, 1024],
+          new Float32Array(4096 * 1024).map((_, i) => Math.sin(i)),
+        ),
+      ],
+      ["counts", new Tensor(DataType.DT_INT64, [3], new BigInt64Array([-(2n ** 63n), 0n, 2n ** 63n - 1n]))],
+      ["mask", new Tensor(DataType.DT_BOOL, [4], new Uint8Array([1, 0, 0, 1]))],
+      ["scale", new Tensor(DataType.DT_DOUBLE, [2], new Float64Array([Math.PI, -0]))],
+      ["vocab", Tensor.fromStrings([4], ["", "ünïcödé", "a\u0000b", "x".repeat(70000)])],
+    ]);
+    // Thousands of small entries so that even at TF's 256 KiB block size the index has several data blocks.
+    for (let i = 0; i < 6000; i++) {
+      variables.set(
+        `layer_${String(i).padStart(5, "0")}/bias/.ATTRIBUTES/VARIABLE_VALUE`,
+        new Tensor(DataType.DT_INT32, [2], new Int32Array([i, -i])),
+      );
+    }
+    const dir = join(scratch, "big", "1");
+    await writeSavedModel(
+      dir,
+      { savedModel, variables, assets: new Map([["vocab.txt", new TextEncoder().encode("a\nb\n")]]) },
+      { maxShardBytes: 6 << 20 },
+    );
+
+    const bundle = await openSavedModel(dir);
+    assert.ok(equals(SavedModelSchema, bundle.savedModel, savedModel));
+    const reader = await BundleReader.open(bundle.variablesPrefix ?? "");
+    assert.ok(reader.header.numShards >= 3, `${reader.header.numShards} shards`);
+    await reader.close();
+    assert.ok(
+      (await TableReader.open(`${bundle.variablesPrefix}.index`)).blockCount > 1,
+      "several index data blocks",
+    );
+    assert.deepEqual(await readVariables(bundle), variables);
+    assert.deepEqual(bundle.assets, []); // assets/ holds files, but no AssetFileDef names them
+  });
+
+  it("refuses to overwrite a non-empty directory unless asked, and never leaves a partial directory behind", async () => {
+    const dir = join(scratch, "twice", "1");
+    const { savedModel, variables } = rankingModel();
+    await writeSavedModel(dir, { savedModel, variables });
+    await assert.rejects(
+      writeSavedModel(dir, { savedModel, variables }),
+      (e: unknown) => e instanceof ServingError && e.code === Code.ALREADY_EXISTS,
+    );
+    await writeSavedModel(dir, { savedModel, variables }, { overwrite: true });
+    assert.deepEqual((await readdir(join(scratch, "twice"))).sort(), ["1"]);
+    await assert.rejects(
+      writeSavedModel(join(scratch, "bad", "1"), {
+        savedModel,
+        assets: new Map([["../escape", new Uint8Array(1)]]),
+      }),
+      /plain file name/,
+    );
+    assert.deepEqual(await readdir(join(scratch, "bad")), []);
   });
 });

@@ -3,7 +3,7 @@ import { dataLoss } from "../../errors.js";
 import { fileError } from "../table/file-errors.js";
 
 /** Reads are issued in pieces of this size so checksumming one piece overlaps reading the next. */
-const CHUNK_SIZE = 8 << 20;
+const CHUNK_SIZE = 1 << 20;
 
 /** One open data shard: positional reads only, never the whole file at once. */
 export class ShardFile {
@@ -43,7 +43,9 @@ export class ShardFile {
         `${this.path}: truncated shard (${this.size} bytes): ${what} needs bytes [${offset}, ${offset + size})`,
       );
     }
-    const bytes = new Uint8Array(size);
+    // Every byte is overwritten by the read (or the read fails), so skip zero-filling; a Slow buffer owns
+    // its ArrayBuffer at offset 0, which keeps typed-array views of the tensor aligned.
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
     let pending = size > 0 ? this.readChunk(bytes, offset, 0, what) : undefined;
     for (let start = 0; pending; start += CHUNK_SIZE) {
       await pending;
