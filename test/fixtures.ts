@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,3 +28,18 @@ export const needsFixtures: { skip: string | false } = {
 export const tfServingModel = (name: string, version = "00000123"): string =>
   join(TFSERVING_FIXTURES, name, version);
 export const savedModelFixture = (name: string): string => join(SAVEDMODEL_FIXTURES, name);
+
+/** The TensorBundle prefix (`.../variables/variables`) of every variables/ under both fixture folders, sorted. */
+export async function fixtureBundlePrefixes(): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.name === "variables.index") found.push(path.slice(0, -".index".length));
+    }
+  };
+  await walk(TFSERVING_FIXTURES);
+  await walk(SAVEDMODEL_FIXTURES);
+  return found.sort();
+}

@@ -15,7 +15,7 @@ import {
 import { type SavedModel, SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
 import { parseTextProto } from "../proto/text-format.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { BundleReader } from "./bundle/index.js";
+import { readBundle } from "./bundle/index.js";
 import { inspectModelDir } from "./model-dir.js";
 import { decodeProtoFile } from "./proto-file.js";
 
@@ -196,11 +196,5 @@ async function findVariables(dir: string): Promise<string | undefined> {
  * A model without variables/ yields an empty map.
  */
 export async function readVariables(bundle: SavedModelBundle): Promise<Map<string, Tensor>> {
-  if (!bundle.variablesPrefix) return new Map();
-  const reader = await BundleReader.open(bundle.variablesPrefix);
-  try {
-    return await reader.readAll();
-  } finally {
-    await reader.close();
-  }
+  return bundle.variablesPrefix ? readBundle(bundle.variablesPrefix) : new Map();
 }

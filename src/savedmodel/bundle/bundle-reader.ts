@@ -311,3 +311,18 @@ function safeNumber(indexPath: string, what: string, field: string, value: bigin
   if (value < 0n || !Number.isSafeInteger(n)) throw dataLoss(`${indexPath}: ${what}: bad ${field} ${value}`);
   return n;
 }
+
+/**
+ * Reads every tensor of the bundle at `prefix`, verifying every checksum, and closes it.
+ *
+ * @example
+ * const variables = await readBundle("/models/m/1/variables/variables");
+ */
+export async function readBundle(prefix: string): Promise<Map<string, Tensor>> {
+  const reader = await BundleReader.open(prefix);
+  try {
+    return await reader.readAll();
+  } finally {
+    await reader.close();
+  }
+}

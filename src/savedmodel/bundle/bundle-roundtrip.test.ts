@@ -1,32 +1,22 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { useScratchDir } from "../../../test/scratch.js";
 import { Code, ServingError } from "../../errors.js";
 import { DataType } from "../../tensor/dtype.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { TableReader } from "../table/table-reader.js";
-import { BundleReader, dataFilename, indexFilename, PartitionedTensor, writeBundle } from "./index.js";
+import {
+  BundleReader,
+  dataFilename,
+  indexFilename,
+  PartitionedTensor,
+  readBundle,
+  writeBundle,
+} from "./index.js";
 
-let scratch = "";
-before(async () => {
-  scratch = await mkdtemp(join(tmpdir(), "bundle-test-"));
-});
-after(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
-let dirCount = 0;
-const freshDir = (): string => join(scratch, String(dirCount++));
-
-async function readBundle(prefix: string): Promise<Map<string, Tensor>> {
-  const reader = await BundleReader.open(prefix);
-  try {
-    return await reader.readAll();
-  } finally {
-    await reader.close();
-  }
-}
+const freshDir = useScratchDir("bundle-test");
 
 function expectError(pattern: RegExp, code: Code): (e: unknown) => boolean {
   return (e: unknown) => {

@@ -1,56 +1,23 @@
 import assert from "node:assert/strict";
-import { cp, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, readFile, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import {
+  fixtureBundlePrefixes,
   needsFixtures,
-  SAVEDMODEL_FIXTURES,
   savedModelFixture,
-  TFSERVING_FIXTURES,
   tfServingModel,
 } from "../../../test/fixtures.js";
+import { useScratchDir } from "../../../test/scratch.js";
 import { Code, ServingError } from "../../errors.js";
 import { TrackableObjectGraphSchema } from "../../proto/gen/tensorflow/core/protobuf/trackable_object_graph_pb.js";
 import { DataType } from "../../tensor/dtype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { TableReader } from "../table/table-reader.js";
-import { BundleReader, dataFilename, indexFilename, writeBundle } from "./index.js";
+import { BundleReader, dataFilename, indexFilename, readBundle, writeBundle } from "./index.js";
 
-let scratch = "";
-before(async () => {
-  scratch = await mkdtemp(join(tmpdir(), "bundle-test-"));
-});
-after(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
-let dirCount = 0;
-const freshDir = (): string => join(scratch, String(dirCount++));
-
-/** Bundle prefixes of every variables/ directory under both fixture folders. */
-async function fixturePrefixes(): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.name === "variables.index") found.push(path.slice(0, -".index".length));
-    }
-  };
-  await walk(TFSERVING_FIXTURES);
-  await walk(SAVEDMODEL_FIXTURES);
-  return found.sort();
-}
-
-async function readBundle(prefix: string): Promise<Map<string, Tensor>> {
-  const reader = await BundleReader.open(prefix);
-  try {
-    return await reader.readAll();
-  } finally {
-    await reader.close();
-  }
-}
+const freshDir = useScratchDir("bundle-test");
 
 function value(tensors: Map<string, Tensor>, key: string): number | bigint {
   const tensor = tensors.get(key);
@@ -71,7 +38,7 @@ function expectError(pattern: RegExp, code: Code): (e: unknown) => boolean {
 
 describe("BundleReader on TF's bundles", () => {
   it("reads every fixture variables/ with verified checksums", needsFixtures, async () => {
-    const prefixes = await fixturePrefixes();
+    const prefixes = await fixtureBundlePrefixes();
     assert.ok(prefixes.length >= 25, `${prefixes.length} bundles`);
     const readable = new Set([
       DataType.DT_FLOAT,
@@ -161,7 +128,7 @@ describe("BundleReader on TF's bundles", () => {
   });
 
   it("rewrites every fixture bundle byte for byte", needsFixtures, async () => {
-    for (const prefix of await fixturePrefixes()) {
+    for (const prefix of await fixtureBundlePrefixes()) {
       const reader = await BundleReader.open(prefix);
       const tensors = await reader.readAll();
       // TF writes data in its save op's order (not key order), so hand the tensors over by offset.

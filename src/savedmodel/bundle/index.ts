@@ -1,5 +1,5 @@
 // TensorFlow TensorBundle (a SavedModel's variables/): reading and writing, byte for byte.
-export { BundleReader } from "./bundle-reader.js";
+export { BundleReader, readBundle } from "./bundle-reader.js";
 export { type WriteBundleOptions, writeBundle } from "./bundle-writer.js";
 export { dataFilename, indexFilename } from "./naming.js";
 export { decodeTensorNameSlice, encodeTensorNameSlice, type SliceExtent } from "./ordered-code.js";

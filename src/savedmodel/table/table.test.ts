@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import {
-  needsFixtures,
-  SAVEDMODEL_FIXTURES,
-  TFSERVING_FIXTURES,
-  tfServingModel,
-} from "../../../test/fixtures.js";
+import { fixtureBundlePrefixes, needsFixtures, tfServingModel } from "../../../test/fixtures.js";
 import { Code, ServingError } from "../../errors.js";
 import { crc32c, maskCrc, unmaskCrc } from "../crc32c.js";
 import { BLOCK_TRAILER_SIZE, CompressionType, compareBytes, decodeFooter } from "./format.js";
@@ -18,20 +13,8 @@ import { TableWriter } from "./table-writer.js";
 const utf8 = new TextEncoder();
 const bytes = (s: string): Uint8Array => utf8.encode(s);
 
-/** Every variables.index under the two fixture folders. */
-async function fixtureIndexFiles(): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.name === "variables.index") found.push(path);
-    }
-  };
-  await walk(TFSERVING_FIXTURES);
-  await walk(SAVEDMODEL_FIXTURES);
-  return found.sort();
-}
+const fixtureIndexFiles = async (): Promise<string[]> =>
+  (await fixtureBundlePrefixes()).map((prefix) => `${prefix}.index`);
 
 function expectDataLoss(pattern: RegExp): (e: unknown) => boolean {
   return (e: unknown) => {
