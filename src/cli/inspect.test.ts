@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
   needsFixtures,
@@ -12,6 +11,7 @@ import {
   TFSERVING_FIXTURES,
   tfServingModel,
 } from "../../test/fixtures.js";
+import { useScratchDir } from "../../test/scratch.js";
 import { rankingModel } from "../export/ranking-model.js";
 import { openSavedModel, readVariables } from "../savedmodel/saved-model.js";
 import { ensureDefaultModel } from "./default-model.js";
@@ -156,18 +156,13 @@ describe("inspect", needsFixtures, () => {
 });
 
 describe("default model", () => {
-  let scratch = "";
-  before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), "ts-serving-default-"));
-  });
-  after(async () => {
-    await rm(scratch, { recursive: true, force: true });
-  });
+  const scratchDir = useScratchDir("default");
 
   it("is written once as a SavedModel with the documented signature and reused afterwards", async () => {
-    const first = await ensureDefaultModel(scratch);
+    const modelsDir = scratchDir("models");
+    const first = await ensureDefaultModel(modelsDir);
     assert.equal(first.created, true);
-    const again = await ensureDefaultModel(scratch);
+    const again = await ensureDefaultModel(modelsDir);
     assert.equal(again.created, false);
     const text = await inspect({
       dir: join(first.basePath, "1"),

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { cp, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, readdir, readFile, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { equals, toBinary } from "@bufbuild/protobuf";
 import {
   needsFixtures,
@@ -11,6 +10,7 @@ import {
   TFSERVING_FIXTURES,
   tfServingModel,
 } from "../../test/fixtures.js";
+import { useScratchDir } from "../../test/scratch.js";
 import { Code, ServingError } from "../errors.js";
 import { rankingModel } from "../export/ranking-model.js";
 import { SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
@@ -176,20 +176,13 @@ describe("SavedModel fixtures", needsFixtures, () => {
 });
 
 describe("SavedModel write → read", needsFixtures, () => {
-  let scratch = "";
-  before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), "ts-serving-sm-"));
-  });
-  after(async () => {
-    await rm(scratch, { recursive: true, force: true });
-  });
+  const scratchDir = useScratchDir("sm");
 
   it("re-writes every fixture and reads back the same protos, variables, assets and extras", async () => {
-    let index = 0;
     for (const { dir, tags } of await savedModelFixtureDirs()) {
       const original = await openSavedModel(dir, { tags });
       const variables = await readVariables(original);
-      const copy = join(scratch, `copy${index++}`, "1");
+      const copy = join(scratchDir("copy"), "1");
       await writeSavedModel(copy, {
         savedModel: original.savedModel,
         variables,
@@ -220,17 +213,11 @@ async function readFiles(dir: string, names: readonly string[]): Promise<Map<str
 }
 
 describe("corrupt SavedModel directories", needsFixtures, () => {
-  let scratch = "";
-  before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), "ts-serving-corrupt-"));
-  });
-  after(async () => {
-    await rm(scratch, { recursive: true, force: true });
-  });
+  const scratchDir = useScratchDir("corrupt");
 
   /** A fresh copy of the TF2 half_plus_two fixture to damage. */
   async function copyOfFixture(label: string): Promise<string> {
-    const dir = join(scratch, label);
+    const dir = scratchDir(label);
     await cp(tfServingModel("saved_model_half_plus_two_tf2_cpu"), dir, { recursive: true });
     return dir;
   }
@@ -332,13 +319,7 @@ describe("corrupt SavedModel directories", needsFixtures, () => {
 });
 
 describe("writeSavedModel → openSavedModel", () => {
-  let scratch = "";
-  before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), "ts-serving-write-"));
-  });
-  after(async () => {
-    await rm(scratch, { recursive: true, force: true });
-  });
+  const scratchDir = useScratchDir("write");
 
   it("writes > 16 MB of variables of several dtypes over several shards, with a many-block index, and reads them back equal", async () => {
     const { savedModel } = rankingModel();
@@ -363,7 +344,7 @@ describe("writeSavedModel → openSavedModel", () => {
         new Tensor(DataType.DT_INT32, [2], new Int32Array([i, -i])),
       );
     }
-    const dir = join(scratch, "big", "1");
+    const dir = join(scratchDir("big"), "1");
     await writeSavedModel(
       dir,
       { savedModel, variables, assets: new Map([["vocab.txt", new TextEncoder().encode("a\nb\n")]]) },
@@ -384,7 +365,8 @@ describe("writeSavedModel → openSavedModel", () => {
   });
 
   it("refuses to overwrite a non-empty directory unless asked, and never leaves a partial directory behind", async () => {
-    const dir = join(scratch, "twice", "1");
+    const parent = scratchDir("twice");
+    const dir = join(parent, "1");
     const { savedModel, variables } = rankingModel();
     await writeSavedModel(dir, { savedModel, variables });
     await assert.rejects(
@@ -392,14 +374,15 @@ describe("writeSavedModel → openSavedModel", () => {
       (e: unknown) => e instanceof ServingError && e.code === Code.ALREADY_EXISTS,
     );
     await writeSavedModel(dir, { savedModel, variables }, { overwrite: true });
-    assert.deepEqual((await readdir(join(scratch, "twice"))).sort(), ["1"]);
+    assert.deepEqual((await readdir(parent)).sort(), ["1"]);
+    const badParent = scratchDir("bad");
     await assert.rejects(
-      writeSavedModel(join(scratch, "bad", "1"), {
+      writeSavedModel(join(badParent, "1"), {
         savedModel,
         assets: new Map([["../escape", new Uint8Array(1)]]),
       }),
       /plain file name/,
     );
-    assert.deepEqual(await readdir(join(scratch, "bad")), []);
+    assert.deepEqual(await readdir(badParent), []);
   });
 });
