@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cp, readdir, readFile, truncate, unlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { equals, toBinary } from "@bufbuild/protobuf";
@@ -14,6 +14,7 @@ import { useScratchDir } from "../../test/scratch.js";
 import { Code, ServingError } from "../errors.js";
 import { rankingModel } from "../export/ranking-model.js";
 import { SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
+import { printTextProto } from "../proto/text-format.js";
 import { DataType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 import { BundleReader } from "./bundle/index.js";
@@ -211,6 +212,28 @@ async function readFiles(dir: string, names: readonly string[]): Promise<Map<str
   for (const name of new Set(names)) files.set(name, await readFile(join(dir, name)));
   return files;
 }
+
+describe("saved_model.pbtxt", needsFixtures, () => {
+  const scratchDir = useScratchDir("pbtxt");
+
+  it("reads a SavedModel stored in text format, as TF's loader does when saved_model.pb is absent", async () => {
+    const original = await openSavedModel(tfServingModel("saved_model_half_plus_two_tf2_cpu"));
+    const dir = scratchDir("text");
+    await cp(original.dir, dir, { recursive: true });
+    await unlink(join(dir, "saved_model.pb"));
+    await writeFile(join(dir, "saved_model.pbtxt"), printTextProto(SavedModelSchema, original.savedModel));
+    const fromText = await openSavedModel(dir);
+    assert.ok(equals(SavedModelSchema, fromText.savedModel, original.savedModel));
+    assert.equal(scalar(variable(await readVariables(fromText), "b")), 2);
+  });
+
+  it("reports a malformed saved_model.pbtxt with the file name", async () => {
+    const dir = scratchDir("bad-text");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "saved_model.pbtxt"), 'meta_graphs { meta_info_def { tagz: "serve" } }');
+    await assert.rejects(openSavedModel(dir), /saved_model\.pbtxt: unknown field "tagz".*\(line 1\)/);
+  });
+});
 
 describe("corrupt SavedModel directories", needsFixtures, () => {
   const scratchDir = useScratchDir("corrupt");
