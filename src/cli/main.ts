@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { ServingError } from "../errors.js";
 import { ensureDefaultModel } from "./default-model.js";
 import { inspect } from "./inspect.js";
+import { runCommand } from "./run.js";
 
 const program = new Command();
 
@@ -47,6 +48,40 @@ program
       (line) => process.stderr.write(`${line}\n`),
     );
     process.stdout.write(text);
+  });
+
+program
+  .command("run")
+  .description("Run a SignatureDef on given inputs and print or save its outputs, like saved_model_cli run.")
+  .requiredOption("--dir <dir>", "SavedModel version directory")
+  .option("--tag_set <tags>", "comma-separated tag set of the MetaGraphDef to load (default: serve)")
+  .option("--signature_def <key>", "SignatureDef key to run", "serving_default")
+  .option("--inputs <inputs>", "'<input_key>=<filename>.npy' pairs separated by ';'")
+  .option(
+    "--input_exprs <exprs>",
+    "'<input_key>=<python expression>' pairs separated by ';', e.g. 'x=[[1.0], [2.0]];y=np.ones((2, 3))'",
+  )
+  .option(
+    "--input_examples <examples>",
+    "'<input_key>=[{\"feature\": [values]}, ...]' pairs separated by ';': serialized tf.Example inputs",
+  )
+  .option("--outdir <dir>", "save each output as <outdir>/<output_key>.npy instead of printing it")
+  .option("--overwrite", "with --outdir, overwrite existing .npy files")
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+    await runCommand(
+      {
+        dir: String(opts.dir),
+        tagSet: text(opts.tag_set),
+        signatureDef: text(opts.signature_def),
+        inputs: text(opts.inputs),
+        inputExprs: text(opts.input_exprs),
+        inputExamples: text(opts.input_examples),
+        outdir: text(opts.outdir),
+        overwrite: opts.overwrite === true,
+      },
+      (chunk) => process.stdout.write(chunk),
+    );
   });
 
 try {

@@ -112,7 +112,8 @@ export function tensorFromBytes(dtype: DataType, shape: readonly number[], bytes
   }
   if (!LITTLE_ENDIAN) throw invalidArgument("big-endian hosts are not supported");
   const elementBytes = info.array.BYTES_PER_ELEMENT;
-  const aligned = bytes.byteOffset % elementBytes === 0 ? bytes : bytes.slice();
+  // Copy when misaligned: Uint8Array.from copies even for a Node Buffer, whose slice() would not.
+  const aligned = bytes.byteOffset % elementBytes === 0 ? bytes : Uint8Array.from(bytes);
   const data = new info.array(
     aligned.buffer as ArrayBuffer,
     aligned.byteOffset,

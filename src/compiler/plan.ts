@@ -1,0 +1,114 @@
+import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
+import { Code, ServingError } from "../errors.js";
+import type { GraphNode } from "../graph/ir.js";
+import { fromOrtTensor, toOrtTensor } from "../tensor/ort.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { readValue } from "./host/index.js";
+import type { HostKernel, HostState, HostValue } from "./host/kernel.js";
+
+/** An ONNX segment ready to run: its session and how its inputs/outputs map to graph tensors (`node:k`). */
+export interface OnnxStep {
+  readonly kind: "onnx";
+  readonly session: InferenceSession;
+  readonly inputs: readonly { readonly ref: string; readonly onnxName: string }[];
+  readonly outputs: readonly { readonly ref: string; readonly onnxName: string }[];
+}
+
+/** One TF op run by a TypeScript kernel. */
+export interface HostStep {
+  readonly kind: "host";
+  readonly node: GraphNode;
+  readonly kernel: HostKernel;
+  /** `node:k` of each data input. */
+  readonly inputs: readonly string[];
+}
+
+export type PlanStep = OnnxStep | HostStep;
+
+/**
+ * A compiled signature: an ordered list of ONNX and host steps over named tensors. Sessions are created
+ * once at load; a request only feeds tensors through the steps.
+ */
+export class Plan {
+  constructor(
+    readonly steps: readonly PlanStep[],
+    /** Signature input alias → `node:k` it feeds. */
+    readonly feeds: ReadonlyMap<string, string>,
+    /** Signature output alias → `node:k` it reads. */
+    readonly fetches: ReadonlyMap<string, string>,
+    /** Constant tensors host steps and fetches read directly. */
+    private readonly constants: ReadonlyMap<string, Tensor>,
+    private readonly state: HostState,
+  ) {}
+
+  get onnxSegments(): number {
+    return this.steps.filter((s) => s.kind === "onnx").length;
+  }
+
+  /** Runs the plan. `inputs` are keyed by signature input alias and already validated by the caller. */
+  async run(
+    inputs: ReadonlyMap<string, Tensor>,
+    outputAliases?: readonly string[],
+  ): Promise<Map<string, Tensor>> {
+    const values = new Map<string, HostValue>(this.constants);
+    for (const [alias, ref] of this.feeds) {
+      const value = inputs.get(alias);
+      if (value) values.set(ref, value);
+    }
+    for (const step of this.steps) {
+      if (step.kind === "onnx") await this.runOnnx(step, values);
+      else this.runHost(step, values);
+    }
+    const outputs = new Map<string, Tensor>();
+    for (const alias of outputAliases ?? this.fetches.keys()) {
+      const ref = this.fetches.get(alias);
+      const value = ref === undefined ? undefined : values.get(ref);
+      if (value === undefined)
+        throw new ServingError(Code.INTERNAL, `output ${alias} (${ref}) was not computed`);
+      outputs.set(alias, readValue(value));
+    }
+    return outputs;
+  }
+
+  private async runOnnx(step: OnnxStep, values: Map<string, HostValue>): Promise<void> {
+    const feeds: Record<string, OrtTensor> = {};
+    for (const { ref, onnxName } of step.inputs) feeds[onnxName] = toOrtTensor(tensorValue(values, ref));
+    let results: InferenceSession.OnnxValueMapType;
+    try {
+      results = await step.session.run(feeds);
+    } catch (error: unknown) {
+      // onnxruntime reports bad shapes and similar input errors while running.
+      throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
+    }
+    for (const { ref, onnxName } of step.outputs) {
+      const out = results[onnxName];
+      if (!out) throw new ServingError(Code.INTERNAL, `ONNX segment did not produce ${onnxName}`);
+      values.set(ref, fromOrtTensor(out as OrtTensor));
+    }
+  }
+
+  private runHost(step: HostStep, values: Map<string, HostValue>): void {
+    const args = step.inputs.map((ref) => {
+      const value = values.get(ref);
+      if (value === undefined)
+        throw new ServingError(Code.INTERNAL, `${step.node.name}: input ${ref} missing`);
+      return value;
+    });
+    const results = step.kernel(step.node, args, this.state);
+    results.forEach((value, i) => {
+      values.set(`${step.node.name}:${i}`, value);
+    });
+  }
+
+  /** Frees the onnxruntime sessions. */
+  async release(): Promise<void> {
+    for (const step of this.steps) if (step.kind === "onnx") await step.session.release();
+  }
+}
+
+/** A tensor for an ONNX input; a host variable (TF1 ref semantics) is read at this moment. */
+function tensorValue(values: ReadonlyMap<string, HostValue>, ref: string): Tensor {
+  const value = values.get(ref);
+  if (value === undefined) throw new ServingError(Code.INTERNAL, `tensor ${ref} is not available`);
+  return readValue(value);
+}

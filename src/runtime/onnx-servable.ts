@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { InferenceSession, type Tensor as OrtTensor } from "onnxruntime-node";
+import { Code, ServingError } from "../errors.js";
+import {
+  type SignatureDef,
+  SignatureDefSchema,
+} from "../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
+import { DEFAULT_SIGNATURE } from "../savedmodel/saved-model.js";
+import { dtypeFromOrtType, fromOrtTensor, toOrtTensor } from "../tensor/ort.js";
+import { shapeToProto } from "../tensor/shape.js";
+import type { Servable } from "./servable.js";
+import { signatureRunner } from "./signature-runner.js";
+
+/**
+ * Serves `<version>/model.onnx` through the same interface as a SavedModel: the graph's inputs and
+ * outputs become the `serving_default` predict signature (aliases = ONNX value names).
+ *
+ * @example
+ * const servable = await loadOnnxServable("/models/ranker/3", "model.onnx");
+ */
+export async function loadOnnxServable(dir: string, file: string): Promise<Servable> {
+  const path = join(dir, file);
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(path, { graphOptimizationLevel: "all" });
+  } catch (error: unknown) {
+    throw new ServingError(
+      Code.DATA_LOSS,
+      `${file}: onnxruntime cannot load it: ${(error as Error).message} [${path}]`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const def = onnxSignature(session);
+  const runner = signatureRunner(DEFAULT_SIGNATURE, def, async (inputs, outputs) => {
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [name, tensor] of inputs) feeds[name] = toOrtTensor(tensor);
+    let results: InferenceSession.OnnxValueMapType;
+    try {
+      results = await session.run(feeds, [...outputs]);
+    } catch (error: unknown) {
+      throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
+    }
+    return new Map(outputs.map((name) => [name, fromOrtTensor(results[name] as OrtTensor)]));
+  });
+  return {
+    platform: "onnx",
+    dir,
+    signatures: new Map([[DEFAULT_SIGNATURE, runner]]),
+    close: () => session.release(),
+  };
+}
+
+function onnxSignature(session: InferenceSession): SignatureDef {
+  const info = (meta: InferenceSession.ValueMetadata) => {
+    if (!meta.isTensor) {
+      throw new ServingError(
+        Code.UNIMPLEMENTED,
+        `ONNX value ${meta.name} is not a tensor (sequences and maps are not served)`,
+      );
+    }
+    const dims = meta.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
+    return {
+      encoding: { case: "name" as const, value: meta.name },
+      dtype: dtypeFromOrtType(meta.type),
+      // onnxruntime reports an undefined shape as []; say unknown rank rather than scalar.
+      tensorShape: shapeToProto(meta.shape.length === 0 ? null : dims),
+    };
+  };
+  return create(SignatureDefSchema, {
+    inputs: Object.fromEntries(session.inputMetadata.map((m) => [m.name, info(m)])),
+    outputs: Object.fromEntries(session.outputMetadata.map((m) => [m.name, info(m)])),
+    methodName: "tensorflow/serving/predict",
+  });
+}

@@ -1,0 +1,94 @@
+import { Code, ServingError } from "../errors.js";
+import type { SignatureDef } from "../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
+import { baseDType, DataType, dtypeShortName } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { tensorFromProto } from "../tensor/tensor-proto.js";
+
+/** Runs one signature of a loaded model version. */
+export interface SignatureRunner {
+  readonly key: string;
+  readonly def: SignatureDef;
+  /** Runs with inputs keyed by signature input alias; returns outputs by alias (all, or `outputFilter`). */
+  run(
+    inputs: ReadonlyMap<string, Tensor>,
+    options?: { outputFilter?: readonly string[] },
+  ): Promise<Map<string, Tensor>>;
+}
+
+export type RunTensors = (
+  inputs: ReadonlyMap<string, Tensor>,
+  outputs: readonly string[],
+) => Promise<Map<string, Tensor>>;
+
+/**
+ * Wraps a signature's compiled runner with TF Serving's request checks: the input aliases must match
+ * the signature (defaults fill missing ones), dtypes must match, output filters must name outputs.
+ */
+export function signatureRunner(key: string, def: SignatureDef, runTensors: RunTensors): SignatureRunner {
+  const defaults = new Map(
+    Object.entries(def.defaults).map(([alias, proto]) => [alias, tensorFromProto(proto)]),
+  );
+  const inputAliases = Object.keys(def.inputs).sort();
+  const outputAliases = Object.keys(def.outputs).sort();
+  return {
+    key,
+    def,
+    async run(inputs, options = {}) {
+      const complete = withDefaults(inputs, inputAliases, defaults);
+      checkDTypes(complete, def);
+      const wanted = checkOutputFilter(options.outputFilter, outputAliases);
+      return runTensors(complete, wanted);
+    },
+  };
+}
+
+function withDefaults(
+  inputs: ReadonlyMap<string, Tensor>,
+  aliases: readonly string[],
+  defaults: ReadonlyMap<string, Tensor>,
+): Map<string, Tensor> {
+  const sent = [...inputs.keys()].sort();
+  const extra = sent.filter((alias) => !aliases.includes(alias));
+  const missing = aliases.filter((alias) => !inputs.has(alias) && !defaults.has(alias));
+  if (extra.length > 0 || missing.length > 0) {
+    throw new ServingError(
+      Code.INVALID_ARGUMENT,
+      `input size does not match signature: ${sent.length}!=${aliases.length} len({${sent.join(",")}}) != len({${aliases.join(",")}}). Sent extra: {${extra.join(",")}}. Missing but required: {${missing.join(",")}}.`,
+    );
+  }
+  const complete = new Map(inputs);
+  for (const [alias, value] of defaults) if (!complete.has(alias)) complete.set(alias, value);
+  return complete;
+}
+
+function checkDTypes(inputs: ReadonlyMap<string, Tensor>, def: SignatureDef): void {
+  let index = 0;
+  for (const [alias, info] of Object.entries(def.inputs).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const value = inputs.get(alias);
+    const expected = baseDType(info.dtype);
+    if (value && expected !== DataType.DT_INVALID && value.dtype !== expected) {
+      throw new ServingError(
+        Code.INVALID_ARGUMENT,
+        `Expects arg[${index}] to be ${dtypeShortName(expected)} but ${dtypeShortName(value.dtype)} is provided`,
+      );
+    }
+    index++;
+  }
+}
+
+function checkOutputFilter(filter: readonly string[] | undefined, aliases: readonly string[]): string[] {
+  if (!filter || filter.length === 0) return [...aliases];
+  const seen = new Set<string>();
+  for (const alias of filter) {
+    if (!aliases.includes(alias)) {
+      throw new ServingError(
+        Code.INVALID_ARGUMENT,
+        `output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${aliases.join(",")}}.`,
+      );
+    }
+    if (seen.has(alias))
+      throw new ServingError(Code.INVALID_ARGUMENT, `duplicate output tensor alias: ${alias}`);
+    seen.add(alias);
+  }
+  return [...filter];
+}
