@@ -3,6 +3,7 @@ import { Code, ServingError } from "../errors.js";
 import { type Graph, type GraphNode, refKey, type TensorRef } from "../graph/ir.js";
 import type { DataType } from "../proto/gen/tensorflow/core/framework/types_pb.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { foldConstants } from "./fold.js";
 import { HOST_KERNELS, isHostOp } from "./host/index.js";
 import type { HostState } from "./host/kernel.js";
 import type { StaticShape } from "./onnx/lowering.js";
@@ -29,7 +30,8 @@ export interface CompileSpec {
  * const plan = await compilePlan(graph, { feeds, fetches }, hostState);
  * const outputs = await plan.run(new Map([["x", input]]));
  */
-export async function compilePlan(graph: Graph, spec: CompileSpec, state: HostState): Promise<Plan> {
+export async function compilePlan(input: Graph, spec: CompileSpec, state: HostState): Promise<Plan> {
+  const graph = await foldConstants(input, new Set(spec.feedDTypes.keys()));
   const parts = partition({
     graph,
     feeds: spec.feedDTypes,

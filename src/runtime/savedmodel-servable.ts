@@ -8,10 +8,12 @@ import {
   INIT_OP_SIGNATURE,
   type InitGraph,
   inferShapes,
+  modelGraph,
   prepareInitGraph,
   prepareSignatureGraph,
   refKey,
   type SignatureGraph,
+  type TensorRef,
 } from "../graph/index.js";
 import { BundleReader } from "../savedmodel/bundle/index.js";
 import { openSavedModel } from "../savedmodel/saved-model.js";
@@ -55,6 +57,7 @@ export async function loadSavedModelServable(dir: string, tags: readonly string[
     }
     await runInitOps(init, state);
 
+    const model = modelGraph(bundle.metaGraph);
     const signatures = new Map<string, SignatureRunner>();
     for (const [key, signature] of prepared) {
       const def = bundle.signatures.get(key)!;
@@ -65,8 +68,19 @@ export async function loadSavedModelServable(dir: string, tags: readonly string[
             shapeFromProto(def.inputs[alias]?.tensorShape),
           ]),
         );
+        // The graph's dtype wins over the SignatureDef's: TF 1.0 exports declare tf_example inputs DT_FLOAT.
+        const graphDType = (ref: TensorRef) => model.graph.nodes.get(ref.node)?.outputDTypes[ref.index];
+        const aliasDTypes = new Map(
+          [...signature.feeds].map(([alias, ref]) => [
+            alias,
+            graphDType(ref) ?? baseDType(def.inputs[alias]?.dtype ?? 0),
+          ]),
+        );
         const feedDTypes = new Map(
-          [...signature.feeds].map(([alias, ref]) => [refKey(ref), baseDType(def.inputs[alias]?.dtype ?? 0)]),
+          [...signature.feeds].map(([alias, ref]) => [
+            refKey(ref),
+            aliasDTypes.get(alias) ?? DataType.DT_INVALID,
+          ]),
         );
         const plan = await compilePlan(
           signature.graph,
@@ -81,7 +95,7 @@ export async function loadSavedModelServable(dir: string, tags: readonly string[
         plans.push(plan);
         signatures.set(
           key,
-          signatureRunner(key, def, (inputs, outputs) => plan.run(inputs, outputs)),
+          signatureRunner(key, def, (inputs, outputs) => plan.run(inputs, outputs), aliasDTypes),
         );
       } catch (error: unknown) {
         failures.push(`signature "${key}": ${ServingError.from(error).message}`);

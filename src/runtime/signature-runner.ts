@@ -24,7 +24,13 @@ export type RunTensors = (
  * Wraps a signature's compiled runner with TF Serving's request checks: the input aliases must match
  * the signature (defaults fill missing ones), dtypes must match, output filters must name outputs.
  */
-export function signatureRunner(key: string, def: SignatureDef, runTensors: RunTensors): SignatureRunner {
+export function signatureRunner(
+  key: string,
+  def: SignatureDef,
+  runTensors: RunTensors,
+  /** The dtype each input really has in the graph, where it differs from the SignatureDef (old TF 1.0 exports). */
+  actualDTypes: ReadonlyMap<string, DataType> = new Map(),
+): SignatureRunner {
   const defaults = new Map(
     Object.entries(def.defaults).map(([alias, proto]) => [alias, tensorFromProto(proto)]),
   );
@@ -35,7 +41,7 @@ export function signatureRunner(key: string, def: SignatureDef, runTensors: RunT
     def,
     async run(inputs, options = {}) {
       const complete = withDefaults(inputs, inputAliases, defaults);
-      checkDTypes(complete, def);
+      checkDTypes(complete, def, actualDTypes);
       const wanted = checkOutputFilter(options.outputFilter, outputAliases);
       return runTensors(complete, wanted);
     },
@@ -61,11 +67,15 @@ function withDefaults(
   return complete;
 }
 
-function checkDTypes(inputs: ReadonlyMap<string, Tensor>, def: SignatureDef): void {
+function checkDTypes(
+  inputs: ReadonlyMap<string, Tensor>,
+  def: SignatureDef,
+  actualDTypes: ReadonlyMap<string, DataType>,
+): void {
   let index = 0;
   for (const [alias, info] of Object.entries(def.inputs).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const value = inputs.get(alias);
-    const expected = baseDType(info.dtype);
+    const expected = actualDTypes.get(alias) ?? baseDType(info.dtype);
     if (value && expected !== DataType.DT_INVALID && value.dtype !== expected) {
       throw new ServingError(
         Code.INVALID_ARGUMENT,

@@ -19,7 +19,7 @@ import {
   shapeOf,
   str,
   texts,
-} from "./testing.js";
+} from "./host.test-helpers.js";
 
 type FeatureInit = MessageInitShape<typeof FeatureSchema>;
 const floats = (...value: number[]): FeatureInit => ({ kind: { case: "floatList", value: { value } } });

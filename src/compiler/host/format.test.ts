@@ -3,7 +3,19 @@ import { describe, it } from "node:test";
 import { DataType } from "../../tensor/dtype.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { parseTfFloat, parseTfInt } from "./format.js";
-import { attr, f32, f64, i32, i64, makeNode, nums, runTensors, shapeOf, str, texts } from "./testing.js";
+import {
+  attr,
+  f32,
+  f64,
+  i32,
+  i64,
+  makeNode,
+  nums,
+  runTensors,
+  shapeOf,
+  str,
+  texts,
+} from "./host.test-helpers.js";
 
 type AsStringAttrs = {
   precision?: number;

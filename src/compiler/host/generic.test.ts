@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DataType } from "../../tensor/dtype.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { HOST_KERNELS, isHostOp } from "./index.js";
 import {
   attr,
   f32,
@@ -15,7 +14,8 @@ import {
   shapeOf,
   str,
   texts,
-} from "./testing.js";
+} from "./host.test-helpers.js";
+import { HOST_KERNELS, isHostOp } from "./index.js";
 
 const grid = () => str(["a", "b", "c", "d", "e", "f"], [2, 3]);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sipHash24, tfFingerprint64, tfHash64 } from "./hash.js";
-import { attr, makeNode, nums, runTensors, shapeOf, str } from "./testing.js";
+import { attr, makeNode, nums, runTensors, shapeOf, str } from "./host.test-helpers.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -7,6 +7,7 @@ import { GENERIC_KERNELS } from "./generic.js";
 import { HASH_KERNELS } from "./hash.js";
 import type { HostKernel } from "./kernel.js";
 import { LOOKUP_KERNELS } from "./lookup.js";
+import { RANDOM_KERNELS } from "./random.js";
 import { REGEX_KERNELS } from "./regex.js";
 import { STRING_KERNELS } from "./strings.js";
 import { VARIABLE_KERNELS } from "./variables.js";
@@ -27,6 +28,7 @@ export const HOST_KERNELS: ReadonlyMap<string, HostKernel> = new Map(
     ...REGEX_KERNELS,
     ...FORMAT_KERNELS,
     ...VARIABLE_KERNELS,
+    ...RANDOM_KERNELS,
   }),
 );
 
@@ -35,7 +37,7 @@ export const isHostOp = (op: string): boolean => HOST_KERNELS.has(op);
 
 /**
  * Ops that always run on the host, whatever their dtypes: tf.Example parsing, lookup tables, hashing,
- * string and regex ops, AsString/StringToNumber and host variables. The other host kernels (Identity,
+ * string and regex ops, AsString/StringToNumber, host variables and random ops. The other host kernels (Identity,
  * Reshape, ConcatV2, GatherV2, Equal...) are fallbacks for when a string or resource value flows
  * through an op ONNX could otherwise run.
  */

@@ -5,8 +5,6 @@ import { describe, it } from "node:test";
 import { useScratchDir } from "../../../test/scratch.js";
 import { Code, ServingError } from "../../errors.js";
 import { DataType } from "../../tensor/dtype.js";
-import type { HostState } from "./kernel.js";
-import { LookupTable } from "./lookup.js";
 import {
   attr,
   f32,
@@ -20,7 +18,9 @@ import {
   shapeOf,
   str,
   texts,
-} from "./testing.js";
+} from "./host.test-helpers.js";
+import type { HostState } from "./kernel.js";
+import { LookupTable } from "./lookup.js";
 
 const freshDir = useScratchDir("host-lookup");
 

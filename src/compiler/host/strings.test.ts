@@ -3,7 +3,18 @@ import { describe, it } from "node:test";
 import { Code, ServingError } from "../../errors.js";
 import { DataType } from "../../tensor/dtype.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { attr, i32, i64, makeNode, nums, runTensors, scalarStr, shapeOf, str, texts } from "./testing.js";
+import {
+  attr,
+  i32,
+  i64,
+  makeNode,
+  nums,
+  runTensors,
+  scalarStr,
+  shapeOf,
+  str,
+  texts,
+} from "./host.test-helpers.js";
 
 const bytes = (...b: number[]) => new Tensor(DataType.DT_STRING, [1], [Uint8Array.from(b)]);
 

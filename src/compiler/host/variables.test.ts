@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ServingError } from "../../errors.js";
 import { DataType } from "../../tensor/dtype.js";
-import { attr, f32, i64, makeNode, newState, nums, run, runTensors, shapeOf } from "./testing.js";
+import { attr, f32, i64, makeNode, newState, nums, run, runTensors, shapeOf } from "./host.test-helpers.js";
 import { createVariable, HostVariable, readValue } from "./variables.js";
 
 describe("TF1 ref variables", () => {

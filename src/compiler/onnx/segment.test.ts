@@ -6,7 +6,6 @@ import { Code, ServingError } from "../../errors.js";
 import { ModelProtoSchema } from "../../proto/gen/onnx/onnx_pb.js";
 import { toOrtTensor } from "../../tensor/ort.js";
 import { buildOnnxModel, ONNX_OPSET } from "./model-builder.js";
-import { CONSTANT_INPUTS, hasOnnxHandler, lowerSegment, SUPPORTED_ONNX_OPS } from "./segment.js";
 import {
   assertClose,
   assertTensorEqual,
@@ -22,7 +21,8 @@ import {
   numbers,
   randomF32,
   runOnce,
-} from "./test-harness.js";
+} from "./onnx.test-helpers.js";
+import { CONSTANT_INPUTS, hasOnnxHandler, lowerSegment, SUPPORTED_ONNX_OPS } from "./segment.js";
 
 const graphOf = (...nodes: ReturnType<typeof node>[]) => ({ nodes: new Map(nodes.map((n) => [n.name, n])) });
 const ref = (name: string, index = 0) => ({ node: name, index });

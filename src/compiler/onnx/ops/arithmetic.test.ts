@@ -13,7 +13,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 /** numpy-style broadcast of two tensors through f, computed on the host. */
 function broadcast(a: Tensor, b: Tensor, dtype: DataType, f: (x: number, y: number) => number): Tensor {

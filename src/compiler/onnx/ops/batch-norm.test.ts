@@ -11,7 +11,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 import { toChannelsFirstPerm, toChannelsLastPerm, transposeTensor } from "./layout.js";
 
 const toNchw = (t: Tensor) => transposeTensor(t, toChannelsFirstPerm(t.rank));

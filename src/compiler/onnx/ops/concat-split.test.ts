@@ -13,7 +13,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 /** x[..., from:to, ...] along axis, by index math. */
 function sliceAxis(x: Tensor, axis: number, from: number, to: number): Tensor {

@@ -15,7 +15,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 import { toChannelsFirstPerm, toChannelsLastPerm, transposeTensor } from "./layout.js";
 
 type Padding = "SAME" | "VALID" | { explicit: [number, number][] };

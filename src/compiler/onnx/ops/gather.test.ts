@@ -11,7 +11,7 @@ import {
   i64,
   node,
   runOnce,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 const X = fromIndex(DataType.DT_FLOAT, [4, 3, 2], ([i, j, k]) => i! * 100 + j! * 10 + k!);
 

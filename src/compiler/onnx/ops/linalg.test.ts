@@ -12,7 +12,7 @@ import {
   randomF32,
   runOnce,
   Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 /** Batched matmul reference with optional transposes of the last two dims and batch broadcasting. */
 function matmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean, dtype = DataType.DT_FLOAT): Tensor {

@@ -1,5 +1,5 @@
 import { describe, it } from "node:test";
-import { assertTensorEqual, bool, DataType, f32, i32, i64, node, runOnce } from "../test-harness.js";
+import { assertTensorEqual, bool, DataType, f32, i32, i64, node, runOnce } from "../onnx.test-helpers.js";
 
 const B = [DataType.DT_BOOL];
 

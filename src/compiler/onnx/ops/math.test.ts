@@ -14,7 +14,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 /** erf by its Maclaurin series (|x| ≤ 3) or 1 − erfc's asymptotic tail: exact to double for our ranges. */
 function erf(x: number): number {

@@ -16,7 +16,7 @@ import {
   randomF32,
   runOnce,
   u8,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 describe("Const and pass-through ops", () => {
   it("a Const node lowered inside the segment becomes an initializer", async () => {

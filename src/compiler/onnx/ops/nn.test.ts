@@ -14,7 +14,7 @@ import {
   runOnce,
   type Tensor,
   u8,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 import { toChannelsFirstPerm, toChannelsLastPerm, transposeTensor } from "./layout.js";
 
 const toNchw = (t: Tensor) => transposeTensor(t, toChannelsFirstPerm(t.rank));

@@ -12,7 +12,7 @@ import {
   node,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 const X = fromIndex(DataType.DT_FLOAT, [3, 4], ([i, j]) => i! * 10 + j! + 1);
 

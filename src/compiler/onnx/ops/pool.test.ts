@@ -13,7 +13,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 import { toChannelsFirstPerm, toChannelsLastPerm, transposeTensor } from "./layout.js";
 
 /** Channels-last pooling by loops; padded cells are skipped (TF excludes them from averages). */

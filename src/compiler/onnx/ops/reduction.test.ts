@@ -15,7 +15,7 @@ import {
   randomF32,
   runOnce,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 /** Reduces `axes` of x with f (starting from init), keeping dims as size 1 when keep. */
 function reduceReference(

@@ -15,7 +15,7 @@ import {
   numbers,
   randomF32,
   runOnce,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 const I32 = [DataType.DT_INT32];
 const I64 = [DataType.DT_INT64];

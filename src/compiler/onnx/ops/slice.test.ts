@@ -15,7 +15,7 @@ import {
   runOnce,
   seeded,
   type Tensor,
-} from "../test-harness.js";
+} from "../onnx.test-helpers.js";
 
 interface Masks {
   begin?: number;
