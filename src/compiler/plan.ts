@@ -39,18 +39,69 @@ export class Plan {
     /** Constant tensors host steps and fetches read directly. */
     private readonly constants: ReadonlyMap<string, Tensor>,
     private readonly state: HostState,
-  ) {}
+  ) {
+    this.feedAlias = new Map([...feeds].map(([alias, ref]) => [ref, alias]));
+    const only = steps.length === 1 ? steps[0] : undefined;
+    this.onnxOutputOf = new Map(only?.kind === "onnx" ? only.outputs.map((o) => [o.ref, o.onnxName]) : []);
+  }
+
+  /** `node:k` → the signature input alias that feeds it. */
+  private readonly feedAlias: ReadonlyMap<string, string>;
+  /** For a single-segment plan: `node:k` → the ONNX output that holds it. */
+  private readonly onnxOutputOf: ReadonlyMap<string, string>;
 
   get onnxSegments(): number {
     return this.steps.filter((s) => s.kind === "onnx").length;
   }
 
   /** Runs the plan. `inputs` are keyed by signature input alias and already validated by the caller. */
-  async run(
+  run(inputs: ReadonlyMap<string, Tensor>, outputAliases?: readonly string[]): Promise<Map<string, Tensor>> {
+    const only = this.steps.length === 1 ? this.steps[0] : undefined;
+    return only?.kind === "onnx" && this.constants.size === 0
+      ? this.runSingleSegment(only, inputs, outputAliases)
+      : this.runSteps(inputs, outputAliases);
+  }
+
+  /**
+   * The common case of a graph that compiled to one ONNX segment: feed the session directly, with no
+   * intermediate value map (this path is most of a small model's per-request overhead).
+   */
+  private async runSingleSegment(
+    step: OnnxStep,
+    inputs: ReadonlyMap<string, Tensor>,
+    outputAliases: readonly string[] | undefined,
+  ): Promise<Map<string, Tensor>> {
+    const feeds: Record<string, OrtTensor> = {};
+    for (const { ref, onnxName } of step.inputs) {
+      const alias = this.feedAlias.get(ref);
+      const value = alias === undefined ? undefined : inputs.get(alias);
+      if (!value) throw new ServingError(Code.INTERNAL, `tensor ${ref} is not available`);
+      feeds[onnxName] = toOrtTensor(value);
+    }
+    const results = await runSession(step.session, feeds);
+    const outputs = new Map<string, Tensor>();
+    for (const alias of outputAliases ?? this.fetches.keys()) {
+      const onnxName = this.onnxOutputOf.get(this.fetches.get(alias) ?? "");
+      const result = onnxName === undefined ? undefined : results[onnxName];
+      if (result) {
+        outputs.set(alias, fromOrtTensor(result as OrtTensor));
+        continue;
+      }
+      // A fetch the segment does not produce (an input passed straight through): take it from the inputs.
+      const passThrough = inputs.get(this.feedAlias.get(this.fetches.get(alias) ?? "") ?? "");
+      if (!passThrough) throw new ServingError(Code.INTERNAL, `output ${alias} was not computed`);
+      outputs.set(alias, passThrough);
+    }
+    return outputs;
+  }
+
+  private async runSteps(
     inputs: ReadonlyMap<string, Tensor>,
     outputAliases?: readonly string[],
   ): Promise<Map<string, Tensor>> {
-    const values = new Map<string, HostValue>(this.constants);
+    // Constants are looked up beside the per-request values rather than copied into them.
+    const values =
+      this.constants.size === 0 ? new Map<string, HostValue>() : new Map<string, HostValue>(this.constants);
     for (const [alias, ref] of this.feeds) {
       const value = inputs.get(alias);
       if (value) values.set(ref, value);
@@ -73,13 +124,7 @@ export class Plan {
   private async runOnnx(step: OnnxStep, values: Map<string, HostValue>): Promise<void> {
     const feeds: Record<string, OrtTensor> = {};
     for (const { ref, onnxName } of step.inputs) feeds[onnxName] = toOrtTensor(tensorValue(values, ref));
-    let results: InferenceSession.OnnxValueMapType;
-    try {
-      results = await step.session.run(feeds);
-    } catch (error: unknown) {
-      // onnxruntime reports bad shapes and similar input errors while running.
-      throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
-    }
+    const results = await runSession(step.session, feeds);
     for (const { ref, onnxName } of step.outputs) {
       const out = results[onnxName];
       if (!out) throw new ServingError(Code.INTERNAL, `ONNX segment did not produce ${onnxName}`);
@@ -107,6 +152,18 @@ export class Plan {
 }
 
 /** A tensor for an ONNX input; a host variable (TF1 ref semantics) is read at this moment. */
+async function runSession(
+  session: InferenceSession,
+  feeds: Record<string, OrtTensor>,
+): Promise<InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (error: unknown) {
+    // onnxruntime reports bad shapes and similar input errors while running.
+    throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
+  }
+}
+
 function tensorValue(values: ReadonlyMap<string, HostValue>, ref: string): Tensor {
   const value = values.get(ref);
   if (value === undefined) throw new ServingError(Code.INTERNAL, `tensor ${ref} is not available`);
