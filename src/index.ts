@@ -9,8 +9,10 @@
  */
 export { Code, ServingError } from "./errors.js";
 export { attr, GraphBuilder } from "./export/graph-builder.js";
+export { type DenseLayer, type MlpSpec, mlpReference, mlpSavedModel } from "./export/mlp.js";
 export { RANKING_MODEL, rankingModel } from "./export/ranking-model.js";
 export { parseTextProto, printTextProto } from "./proto/text-format.js";
+export { loadServable, type Servable, type SignatureRunner, signatureDefs } from "./runtime/servable.js";
 export { BundleReader, PartitionedTensor, writeBundle } from "./savedmodel/bundle/index.js";
 export { modelMetadataJson, signatureDefMapJson } from "./savedmodel/metadata.js";
 export { inspectModelDir, listVersionDirs, type ModelDirContents } from "./savedmodel/model-dir.js";
@@ -31,3 +33,4 @@ export {
   writeSavedModel,
 } from "./savedmodel/saved-model-writer.js";
 export * from "./tensor/index.js";
+export { readNpy, writeNpy } from "./tensor/npy.js";
