@@ -82,23 +82,23 @@ const conv =
       attrs.group = inputChannels / filterIn;
     }
     const weight = onnxWeight(ctx, 1, spatial, depthwise);
-    // onnxruntime rejects auto_pad SAME with dilations: pad explicitly (statically when sizes are known).
+    // onnxruntime's SAME_UPPER is unusable in two cases: it rejects dilations, and when a stride exceeds
+    // the kernel span it pads by a negative amount where TF clamps to zero (shifting every window).
+    // Pad explicitly then: statically when the sizes are known, else computed in the graph.
     const dilations = attrs.dilations as number[];
-    const dilatedSame = attrs.auto_pad === "SAME_UPPER" && dilations.some((d) => d !== 1);
+    const strides = attrs.strides as number[];
     let pad: ((x: string) => string) | undefined;
-    if (dilatedSame) {
-      delete attrs.auto_pad;
-      const kernel = filterShape?.slice(0, spatial);
-      if (!kernel || kernel.some((k) => k < 0))
-        throw unsupported(ctx, "SAME padding with dilations needs the filter shape");
-      const strides = attrs.strides as number[];
-      const spans = kernel.map((k, d) => (k - 1) * dilations[d]! + 1);
-      const sizes = ctx.inputShape(0)?.slice(last ? 1 : 2, last ? rank - 1 : rank);
-      if (sizes?.every((size) => size >= 0)) {
-        const totals = sizes.map((size, d) => samePadding(size, strides[d]!, spans[d]!));
-        attrs.pads = [...totals.map((t) => Math.floor(t / 2)), ...totals.map((t) => t - Math.floor(t / 2))];
-      } else {
-        pad = (x) => dynamicSamePad(ctx, x, rank, strides, spans);
+    if (attrs.auto_pad === "SAME_UPPER") {
+      const kernel = (ctx.constInput(1)?.shape ?? filterShape)?.slice(0, spatial);
+      const spans = kernel?.map((k, d) => (k - 1) * dilations[d]! + 1);
+      const unsafe = dilations.some((d) => d !== 1) || !spans || spans.some((span, d) => strides[d]! > span);
+      if (unsafe) {
+        if (!spans || spans.some((span) => span < 1))
+          throw unsupported(ctx, "SAME padding needs the filter shape");
+        delete attrs.auto_pad;
+        const sizes = ctx.inputShape(0)?.slice(last ? 1 : 2, last ? rank - 1 : rank);
+        if (sizes?.every((size) => size >= 0)) attrs.pads = sameExplicitPads(sizes, strides, spans);
+        else pad = (x) => dynamicSamePad(ctx, x, rank, strides, spans);
       }
     }
     ctx.setOutput(
@@ -112,6 +112,16 @@ const conv =
 /** TF SAME: total padding of one spatial dim (the odd pixel goes at the end). */
 const samePadding = (size: number, stride: number, span: number): number =>
   Math.max((Math.ceil(size / stride) - 1) * stride + span - size, 0);
+
+/** ONNX `pads` ([begins..., ends...]) for TF SAME over known spatial sizes. */
+export function sameExplicitPads(
+  sizes: readonly number[],
+  strides: readonly number[],
+  spans: readonly number[],
+): number[] {
+  const totals = sizes.map((size, d) => samePadding(size, strides[d]!, spans[d]!));
+  return [...totals.map((t) => Math.floor(t / 2)), ...totals.map((t) => t - Math.floor(t / 2))];
+}
 
 /** samePadding computed in the graph from the runtime shape of a channels-first value, then a Pad. */
 function dynamicSamePad(
