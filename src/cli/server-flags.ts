@@ -1,0 +1,392 @@
+import { availableParallelism } from "node:os";
+import { type Command, Option } from "commander";
+import { Code, ServingError } from "../errors.js";
+
+type FlagType = "int32" | "int64" | "bool" | "string" | "float";
+
+interface FlagSpec {
+  readonly name: string;
+  readonly type: FlagType;
+  readonly default: string | number | boolean | bigint;
+  readonly help: string;
+  /** Set for flags that only tune TensorFlow internals: accepted, reported as ignored, with the reason. */
+  readonly ignored?: string;
+}
+
+const NCPU = availableParallelism();
+
+/**
+ * Every `tensorflow_model_server` flag, with its name, type and default. ts-serving differs in one
+ * default: --rest_api_port is 8501 (TF Serving's binary defaults to 0 = off; its Docker image sets 8501).
+ */
+export const SERVER_FLAGS: readonly FlagSpec[] = [
+  { name: "port", type: "int32", default: 8500, help: "gRPC port (0 disables TCP gRPC)" },
+  { name: "grpc_socket_path", type: "string", default: "", help: "also serve gRPC on this UNIX socket" },
+  { name: "rest_api_port", type: "int32", default: 8501, help: "HTTP/REST port (0 disables REST)" },
+  {
+    name: "rest_api_num_threads",
+    type: "int32",
+    default: 4 * NCPU,
+    help: "REST worker threads",
+    ignored: "Node serves HTTP on its event loop",
+  },
+  { name: "rest_api_timeout_in_ms", type: "int32", default: 30000, help: "timeout of a REST request" },
+  {
+    name: "rest_api_enable_cors_support",
+    type: "bool",
+    default: false,
+    help: "add CORS headers to REST replies",
+  },
+  { name: "enable_batching", type: "bool", default: false, help: "server-side batching" },
+  {
+    name: "allow_version_labels_for_unavailable_models",
+    type: "bool",
+    default: false,
+    help: "let a new label point at a version that is not AVAILABLE yet",
+  },
+  {
+    name: "batching_parameters_file",
+    type: "string",
+    default: "",
+    help: "text BatchingParameters (needs --enable_batching)",
+  },
+  {
+    name: "enable_per_model_batching_parameters",
+    type: "bool",
+    default: false,
+    help: "read batching_params.pbtxt from each model version",
+  },
+  {
+    name: "model_config_file",
+    type: "string",
+    default: "",
+    help: "text ModelServerConfig; overrides --model_name/--model_base_path",
+  },
+  {
+    name: "model_config_file_poll_wait_seconds",
+    type: "int32",
+    default: 0,
+    help: "re-read the config file every N seconds (0 = never)",
+  },
+  { name: "model_name", type: "string", default: "default", help: "name of the single model" },
+  {
+    name: "model_base_path",
+    type: "string",
+    default: "",
+    help: "base path of the single model (numeric version subdirectories)",
+  },
+  {
+    name: "num_load_threads",
+    type: "int32",
+    default: 0,
+    help: "concurrent loads after startup",
+    ignored: "loads are asynchronous",
+  },
+  {
+    name: "num_unload_threads",
+    type: "int32",
+    default: 0,
+    help: "concurrent unloads",
+    ignored: "unloads are asynchronous",
+  },
+  {
+    name: "max_num_load_retries",
+    type: "int32",
+    default: 5,
+    help: "retries after a failed load (0 = one attempt)",
+  },
+  {
+    name: "load_retry_interval_micros",
+    type: "int64",
+    default: 60_000_000n,
+    help: "wait between load retries",
+  },
+  {
+    name: "file_system_poll_wait_seconds",
+    type: "int32",
+    default: 1,
+    help: "poll period for new versions (0 = once)",
+  },
+  {
+    name: "flush_filesystem_caches",
+    type: "bool",
+    default: true,
+    help: "flush file-system caches after loads",
+    ignored: "no TensorFlow file-system caches",
+  },
+  {
+    name: "tensorflow_session_parallelism",
+    type: "int64",
+    default: 0,
+    help: "TF session threads",
+    ignored: "no TensorFlow sessions; see --tensorflow_intra_op_parallelism",
+  },
+  {
+    name: "tensorflow_session_config_file",
+    type: "string",
+    default: "",
+    help: "text tensorflow.ConfigProto",
+    ignored: "no TensorFlow sessions",
+  },
+  {
+    name: "tensorflow_intra_op_parallelism",
+    type: "int64",
+    default: 0,
+    help: "threads per onnxruntime session (0 = auto)",
+  },
+  {
+    name: "tensorflow_inter_op_parallelism",
+    type: "int64",
+    default: 0,
+    help: "onnxruntime inter-op threads (0 = auto)",
+  },
+  { name: "use_alts_credentials", type: "bool", default: false, help: "gRPC ALTS credentials" },
+  { name: "ssl_config_file", type: "string", default: "", help: "text SSLConfig for TLS" },
+  { name: "platform_config_file", type: "string", default: "", help: "text PlatformConfigMap" },
+  {
+    name: "per_process_gpu_memory_fraction",
+    type: "float",
+    default: 0,
+    help: "GPU memory fraction",
+    ignored: "CPU inference",
+  },
+  {
+    name: "saved_model_tags",
+    type: "string",
+    default: "serve",
+    help: "comma-separated MetaGraphDef tags to load",
+  },
+  { name: "grpc_channel_arguments", type: "string", default: "", help: "k=v,k=v gRPC server arguments" },
+  {
+    name: "grpc_max_threads",
+    type: "int32",
+    default: 4 * NCPU,
+    help: "gRPC threads",
+    ignored: "gRPC runs on the event loop",
+  },
+  {
+    name: "enable_model_warmup",
+    type: "bool",
+    default: true,
+    help: "replay assets.extra/tf_serving_warmup_requests at load",
+  },
+  {
+    name: "num_request_iterations_for_warmup",
+    type: "int32",
+    default: 0,
+    help: "times each warmup record runs (0 = once)",
+  },
+  { name: "version", type: "bool", default: false, help: "print the version and exit" },
+  { name: "monitoring_config_file", type: "string", default: "", help: "text MonitoringConfig (Prometheus)" },
+  {
+    name: "remove_unused_fields_from_bundle_metagraph",
+    type: "bool",
+    default: true,
+    help: "trim MetaGraphDefs in memory",
+    ignored: "compiled graphs keep no MetaGraphDef",
+  },
+  {
+    name: "prefer_tflite_model",
+    type: "bool",
+    default: false,
+    help: "use model.tflite if present",
+    ignored: "TFLite is not supported",
+  },
+  {
+    name: "num_tflite_pools",
+    type: "int32",
+    default: NCPU,
+    help: "TFLite pools",
+    ignored: "TFLite is not supported",
+  },
+  {
+    name: "num_tflite_interpreters_per_pool",
+    type: "int32",
+    default: 1,
+    help: "TFLite interpreters",
+    ignored: "TFLite is not supported",
+  },
+  {
+    name: "enable_signature_method_name_check",
+    type: "bool",
+    default: false,
+    help: "enforce SignatureDef method names",
+  },
+  {
+    name: "xla_cpu_compilation_enabled",
+    type: "bool",
+    default: false,
+    help: "XLA CPU JIT",
+    ignored: "onnxruntime compiles the graphs",
+  },
+  {
+    name: "xla_gpu_compilation_enabled",
+    type: "bool",
+    default: false,
+    help: "XLA GPU JIT",
+    ignored: "onnxruntime compiles the graphs",
+  },
+  {
+    name: "enable_profiler",
+    type: "bool",
+    default: true,
+    help: "TF profiler service",
+    ignored: "no TensorFlow profiler",
+  },
+  {
+    name: "thread_pool_factory_config_file",
+    type: "string",
+    default: "",
+    help: "text ThreadPoolConfig",
+    ignored: "no TensorFlow thread pools",
+  },
+  {
+    name: "mixed_precision",
+    type: "string",
+    default: "",
+    help: "e.g. bfloat16",
+    ignored: "models run at their own precision",
+  },
+  {
+    name: "skip_initialize_tpu",
+    type: "bool",
+    default: false,
+    help: "TPU builds only",
+    ignored: "no TPU support",
+  },
+  {
+    name: "enable_grpc_healthcheck_service",
+    type: "bool",
+    default: false,
+    help: "standard grpc.health.v1 service",
+  },
+  {
+    name: "enable_serialization_as_tensor_content",
+    type: "bool",
+    default: false,
+    help: "Predict outputs in tensor_content",
+  },
+];
+
+export type FlagValue = string | number | boolean | bigint;
+
+/** Parsed flags by TF Serving's names, plus the flags that were set but are ignored. */
+export interface ServerFlags {
+  readonly values: ReadonlyMap<string, FlagValue>;
+  readonly ignoredSet: readonly { name: string; reason: string }[];
+  int(name: string): number;
+  bigint(name: string): bigint;
+  bool(name: string): boolean;
+  string(name: string): string;
+}
+
+/** Adds every flag to a commander command, in both `--flag=value` and `--flag value` forms (bools also bare). */
+export function addServerFlags(command: Command): Command {
+  for (const spec of SERVER_FLAGS) {
+    const option =
+      spec.type === "bool"
+        ? new Option(`--${spec.name} [bool]`, spec.help)
+        : new Option(`--${spec.name} <${spec.type === "string" ? "value" : spec.type}>`, spec.help);
+    command.addOption(option.default(undefined).argParser((raw: string) => raw));
+  }
+  return command;
+}
+
+/**
+ * Validates and types the raw option values commander collected. A bad value is an INVALID_ARGUMENT
+ * naming the flag; flags that tune TensorFlow internals are accepted and listed in `ignoredSet`.
+ */
+export function serverFlags(raw: Readonly<Record<string, unknown>>): ServerFlags {
+  const values = new Map<string, FlagValue>();
+  const ignoredSet: { name: string; reason: string }[] = [];
+  for (const spec of SERVER_FLAGS) {
+    const given = raw[spec.name];
+    if (given === undefined) {
+      values.set(spec.name, spec.default);
+      continue;
+    }
+    values.set(spec.name, convert(spec, given));
+    if (spec.ignored) ignoredSet.push({ name: spec.name, reason: spec.ignored });
+  }
+  const get = (name: string): FlagValue => {
+    const value = values.get(name);
+    if (value === undefined) throw new ServingError(Code.INTERNAL, `unknown flag ${name}`);
+    return value;
+  };
+  const flags: ServerFlags = {
+    values,
+    ignoredSet,
+    int: (name) => Number(get(name)),
+    bigint: (name) => BigInt(get(name)),
+    bool: (name) => get(name) === true,
+    string: (name) => String(get(name)),
+  };
+  validate(flags);
+  return flags;
+}
+
+function convert(spec: FlagSpec, given: unknown): FlagValue {
+  const text = given === true ? "true" : String(given);
+  const bad = (why: string) =>
+    new ServingError(Code.INVALID_ARGUMENT, `--${spec.name}=${text}: ${why} (see ts-serving --help)`);
+  switch (spec.type) {
+    case "bool":
+      if (/^(true|1|yes)$/i.test(text)) return true;
+      if (/^(false|0|no)$/i.test(text)) return false;
+      throw bad("expected true or false");
+    case "int32": {
+      if (!/^-?\d+$/.test(text)) throw bad("expected an integer");
+      const n = Number(text);
+      if (n < -(2 ** 31) || n > 2 ** 31 - 1) throw bad("out of int32 range");
+      return n;
+    }
+    case "int64": {
+      if (!/^-?\d+$/.test(text)) throw bad("expected an integer");
+      const n = BigInt(text);
+      if (n < -(2n ** 63n) || n > 2n ** 63n - 1n) throw bad("out of int64 range");
+      return n;
+    }
+    case "float": {
+      const n = Number(text);
+      if (text.trim() === "" || !Number.isFinite(n)) throw bad("expected a number");
+      return n;
+    }
+    default:
+      return text;
+  }
+}
+
+/** The startup checks tensorflow_model_server makes. */
+function validate(flags: ServerFlags): void {
+  const fail = (message: string) => {
+    throw new ServingError(Code.INVALID_ARGUMENT, message);
+  };
+  for (const name of ["port", "rest_api_port"]) {
+    const port = flags.int(name);
+    if (port < 0 || port > 65535) fail(`--${name}=${port}: a port is 0..65535`);
+  }
+  if (
+    flags.int("port") === 0 &&
+    flags.string("grpc_socket_path") === "" &&
+    flags.int("rest_api_port") === 0
+  ) {
+    fail("--port=0 and --rest_api_port=0 with no --grpc_socket_path: the server would listen nowhere");
+  }
+  if (flags.string("batching_parameters_file") !== "" && !flags.bool("enable_batching")) {
+    fail("--batching_parameters_file requires --enable_batching");
+  }
+  if (
+    flags.bigint("tensorflow_session_parallelism") > 0n &&
+    flags.bigint("tensorflow_intra_op_parallelism") > 0n &&
+    flags.bigint("tensorflow_inter_op_parallelism") > 0n
+  ) {
+    fail(
+      "Either --tensorflow_session_parallelism or --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism may be set, not all three",
+    );
+  }
+  if (flags.bool("use_alts_credentials") && flags.string("ssl_config_file") !== "") {
+    fail("--use_alts_credentials and --ssl_config_file cannot both be set");
+  }
+  if (flags.bool("use_alts_credentials"))
+    fail("--use_alts_credentials: ALTS is not supported; use --ssl_config_file");
+}
