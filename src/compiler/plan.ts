@@ -4,7 +4,7 @@ import type { GraphNode } from "../graph/ir.js";
 import { fromOrtTensor, toOrtTensor } from "../tensor/ort.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { readValue } from "./host/index.js";
-import type { HostKernel, HostState, HostValue } from "./host/kernel.js";
+import type { AsyncHostKernel, HostKernel, HostState, HostValue } from "./host/kernel.js";
 
 /** An ONNX segment ready to run: its session and how its inputs/outputs map to graph tensors (`node:k`). */
 export interface OnnxStep {
@@ -14,11 +14,11 @@ export interface OnnxStep {
   readonly outputs: readonly { readonly ref: string; readonly onnxName: string }[];
 }
 
-/** One TF op run by a TypeScript kernel. */
+/** One TF op run by a TypeScript kernel (an async one for control flow, which runs compiled functions). */
 export interface HostStep {
   readonly kind: "host";
   readonly node: GraphNode;
-  readonly kernel: HostKernel;
+  readonly kernel: HostKernel | AsyncHostKernel;
   /** `node:k` of each data input. */
   readonly inputs: readonly string[];
 }
@@ -39,6 +39,8 @@ export class Plan {
     /** Constant tensors host steps and fetches read directly. */
     private readonly constants: ReadonlyMap<string, Tensor>,
     private readonly state: HostState,
+    /** Plans of the functions control-flow steps run (compiled with this plan, released with it). */
+    private readonly functionPlans: readonly Plan[] = [],
   ) {
     this.feedAlias = new Map([...feeds].map(([alias, ref]) => [ref, alias]));
     const only = steps.length === 1 ? steps[0] : undefined;
@@ -99,6 +101,29 @@ export class Plan {
     inputs: ReadonlyMap<string, Tensor>,
     outputAliases?: readonly string[],
   ): Promise<Map<string, Tensor>> {
+    const values = await this.execute(inputs);
+    const outputs = new Map<string, Tensor>();
+    for (const alias of outputAliases ?? this.fetches.keys())
+      outputs.set(alias, readValue(this.fetched(values, alias)));
+    return outputs;
+  }
+
+  /**
+   * Runs with host values in and out (tensors, TensorLists, resource handles), keyed by alias: how a
+   * control-flow step runs a compiled function body.
+   */
+  async runValues(
+    inputs: ReadonlyMap<string, HostValue>,
+    outputAliases?: readonly string[],
+  ): Promise<Map<string, HostValue>> {
+    const values = await this.execute(inputs);
+    const outputs = new Map<string, HostValue>();
+    for (const alias of outputAliases ?? this.fetches.keys()) outputs.set(alias, this.fetched(values, alias));
+    return outputs;
+  }
+
+  /** Runs every step; returns the values by `node:k`. */
+  private async execute(inputs: ReadonlyMap<string, HostValue>): Promise<Map<string, HostValue>> {
     // Constants are looked up beside the per-request values rather than copied into them.
     const values =
       this.constants.size === 0 ? new Map<string, HostValue>() : new Map<string, HostValue>(this.constants);
@@ -108,17 +133,20 @@ export class Plan {
     }
     for (const step of this.steps) {
       if (step.kind === "onnx") await this.runOnnx(step, values);
-      else this.runHost(step, values);
+      else {
+        const pending = this.runHost(step, values);
+        if (pending) await pending;
+      }
     }
-    const outputs = new Map<string, Tensor>();
-    for (const alias of outputAliases ?? this.fetches.keys()) {
-      const ref = this.fetches.get(alias);
-      const value = ref === undefined ? undefined : values.get(ref);
-      if (value === undefined)
-        throw new ServingError(Code.INTERNAL, `output ${alias} (${ref}) was not computed`);
-      outputs.set(alias, readValue(value));
-    }
-    return outputs;
+    return values;
+  }
+
+  private fetched(values: ReadonlyMap<string, HostValue>, alias: string): HostValue {
+    const ref = this.fetches.get(alias);
+    const value = ref === undefined ? undefined : values.get(ref);
+    if (value === undefined)
+      throw new ServingError(Code.INTERNAL, `output ${alias} (${ref}) was not computed`);
+    return value;
   }
 
   private async runOnnx(step: OnnxStep, values: Map<string, HostValue>): Promise<void> {
@@ -132,22 +160,29 @@ export class Plan {
     }
   }
 
-  private runHost(step: HostStep, values: Map<string, HostValue>): void {
+  /** Runs a host step; a promise only when its kernel is async (control flow). */
+  private runHost(step: HostStep, values: Map<string, HostValue>): Promise<void> | undefined {
     const args = step.inputs.map((ref) => {
       const value = values.get(ref);
       if (value === undefined)
         throw new ServingError(Code.INTERNAL, `${step.node.name}: input ${ref} missing`);
       return value;
     });
+    const store = (results: readonly HostValue[]): void => {
+      results.forEach((value, i) => {
+        values.set(`${step.node.name}:${i}`, value);
+      });
+    };
     const results = step.kernel(step.node, args, this.state);
-    results.forEach((value, i) => {
-      values.set(`${step.node.name}:${i}`, value);
-    });
+    if (results instanceof Promise) return results.then(store);
+    store(results);
+    return undefined;
   }
 
-  /** Frees the onnxruntime sessions. */
+  /** Frees the onnxruntime sessions, those of the functions' plans too. */
   async release(): Promise<void> {
     for (const step of this.steps) if (step.kind === "onnx") await step.session.release();
+    for (const plan of this.functionPlans) await plan.release();
   }
 }
 

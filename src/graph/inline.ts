@@ -26,7 +26,7 @@ interface CallTarget {
 }
 
 /** What an inlined call yields: its flat outputs (producer refs) and its control outputs (node names). */
-interface Expansion {
+export interface Expansion {
   readonly outputs: readonly TensorRef[];
   readonly controlOutputs: readonly string[];
 }
@@ -78,6 +78,27 @@ export function inlineFunctions(graph: Graph): Graph {
     else emit({ ...node, inputs: node.inputs.map(resolveTop) });
   }
   return { nodes: out, functions: graph.functions, opDefs: graph.opDefs };
+}
+
+/**
+ * Inlines the body of `fn` on its own (nested calls too), as inlineFunctions does for a call: body
+ * nodes are emitted as `<prefix>/<inner>` with their attr placeholders filled from `attrs` (the caller's,
+ * e.g. a func attr's NameAttrList attrs); `args` are the tensors its flat inputs read. Control-flow
+ * nodes in the body stay as they are. Used to compile control-flow bodies (see function-graph.ts).
+ *
+ * @example
+ * const body = inlineFunctionBody(graph, graph.functions.get("while_body_3549")!, {}, args, "while_body_3549", emit);
+ * body.outputs[0]; // { node: "while_body_3549/while/Identity", index: 0 }
+ */
+export function inlineFunctionBody(
+  graph: Graph,
+  fn: FunctionDef,
+  attrs: Attrs,
+  args: readonly TensorRef[],
+  prefix: string,
+  emit: (node: GraphNode) => void,
+): Expansion {
+  return expand(graph, emit, prefix, { fn, attrs }, args, [], []);
 }
 
 /** The node left in place of an inlined call: IdentityN over its outputs, or NoOp. */

@@ -25,8 +25,8 @@ import {
 } from "./util.js";
 
 /**
- * Input `i` passed through: a lookup table or a resource-typed variable handle stays a handle; a ref
- * variable (TF1 VariableV2 output) is read, as TF's Identity of a ref yields the value.
+ * Input `i` passed through: a lookup table, a TensorList or a resource-typed variable handle stays as
+ * it is; a ref variable (TF1 VariableV2 output) is read, as TF's Identity of a ref yields the value.
  */
 function passThrough(
   node: Parameters<HostKernel>[0],
@@ -35,7 +35,7 @@ function passThrough(
 ): HostValue {
   const v = inputs[i];
   if (v === undefined || v instanceof Tensor) return input(node, inputs, i);
-  if (v.kind === "table") return v;
+  if (v.kind === "table" || v.kind === "tensor_list") return v;
   const t = node.attrs.T?.value;
   const resourceTyped =
     node.outputDTypes[i] === DataType.DT_RESOURCE || (t?.case === "type" && t.value === DataType.DT_RESOURCE);

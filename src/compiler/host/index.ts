@@ -1,6 +1,8 @@
 // The host kernels: TypeScript implementations of the TF ops that run between ONNX segments
 // (tf.Example parsing, lookup tables, string hashing and string ops, host variables, and the generic
 // ops a string or resource tensor may pass through). Every kernel computes what TF's CPU kernel does.
+import { BROADCAST_KERNELS } from "./broadcast.js";
+import { BUCKETIZE_KERNELS } from "./bucketize.js";
 import { EXAMPLE_KERNELS } from "./example.js";
 import { FORMAT_KERNELS } from "./format.js";
 import { GENERIC_KERNELS } from "./generic.js";
@@ -9,11 +11,31 @@ import type { HostKernel } from "./kernel.js";
 import { LOOKUP_KERNELS } from "./lookup.js";
 import { RANDOM_KERNELS } from "./random.js";
 import { REGEX_KERNELS } from "./regex.js";
+import { SPARSE_KERNELS } from "./sparse.js";
 import { STRING_KERNELS } from "./strings.js";
+import { TENSOR_LIST_KERNELS } from "./tensor-list.js";
+import { UNIQUE_KERNELS } from "./unique.js";
 import { VARIABLE_KERNELS } from "./variables.js";
 
-export type { HostKernel, HostResource, HostState, HostValue } from "./kernel.js";
+export {
+  CONTROL_FLOW_OPS,
+  type CompiledFunction,
+  type ControlFlowOptions,
+  controlFlowKernel,
+  DEFAULT_MAX_LOOP_ITERATIONS,
+  type FunctionCompiler,
+  isControlFlowOp,
+} from "./control-flow.js";
+export type {
+  AsyncHostKernel,
+  HostKernel,
+  HostResource,
+  HostState,
+  HostValue,
+  HostVariant,
+} from "./kernel.js";
 export { LookupTable, type TableKey, type TableValue } from "./lookup.js";
+export { isTensorList, TensorList } from "./tensor-list.js";
 export { resourceName } from "./util.js";
 export { createVariable, HostVariable, readValue } from "./variables.js";
 
@@ -29,6 +51,11 @@ export const HOST_KERNELS: ReadonlyMap<string, HostKernel> = new Map(
     ...FORMAT_KERNELS,
     ...VARIABLE_KERNELS,
     ...RANDOM_KERNELS,
+    ...BROADCAST_KERNELS,
+    ...BUCKETIZE_KERNELS,
+    ...SPARSE_KERNELS,
+    ...UNIQUE_KERNELS,
+    ...TENSOR_LIST_KERNELS,
   }),
 );
 

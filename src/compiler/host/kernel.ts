@@ -9,8 +9,13 @@ export interface HostResource {
   readonly kind: "table" | "variable";
 }
 
-/** What flows between host steps: tensors, and resource handles (never into ONNX segments). */
-export type HostValue = Tensor | HostResource;
+/** A DT_VARIANT value: a TensorList (see tensor-list.ts). Immutable: list ops return new lists. */
+export interface HostVariant {
+  readonly kind: "tensor_list";
+}
+
+/** What flows between host steps: tensors, resource handles and variants (never into ONNX segments). */
+export type HostValue = Tensor | HostResource | HostVariant;
 
 /** Per loaded model version: resources by node name (tables, mutable variables), asset paths. */
 export interface HostState {
@@ -25,3 +30,13 @@ export interface HostState {
  * touches host state. Returns one value per flat output of the node.
  */
 export type HostKernel = (node: GraphNode, inputs: readonly HostValue[], state: HostState) => HostValue[];
+
+/**
+ * A host op that awaits: control flow (While, If, Case) runs compiled function bodies, which may hold
+ * ONNX segments. Built at load with its functions compiled (see control-flow.ts); runs per request.
+ */
+export type AsyncHostKernel = (
+  node: GraphNode,
+  inputs: readonly HostValue[],
+  state: HostState,
+) => Promise<HostValue[]>;
