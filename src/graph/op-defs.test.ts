@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { create, equals } from "@bufbuild/protobuf";
 import { needsFixtures, SAVEDMODEL_FIXTURES, TFSERVING_FIXTURES } from "../../test/fixtures.js";
+import { SUPPORTED_ONNX_OPS } from "../compiler/onnx/segment.js";
 import { AttrValueSchema } from "../proto/gen/tensorflow/core/framework/attr_value_pb.js";
-import type { OpDef } from "../proto/gen/tensorflow/core/framework/op_def_pb.js";
+import type { OpDef, OpDef_ArgDef } from "../proto/gen/tensorflow/core/framework/op_def_pb.js";
 import { DataType } from "../proto/gen/tensorflow/core/framework/types_pb.js";
 import { listVersionDirs } from "../savedmodel/model-dir.js";
 import { readSavedModel } from "../savedmodel/saved-model.js";
@@ -39,6 +40,38 @@ describe("built-in OpDefs", () => {
   it("cover the ops the engine handles", () => {
     const missing = REQUIRED.filter((op) => !builtinOpDefs().has(op));
     assert.deepEqual(missing, []);
+  });
+
+  it("cover every op the ONNX lowering handles (so the importer computes their dtypes from TF's OpDef)", () => {
+    const missing = SUPPORTED_ONNX_OPS.filter((op) => !builtinOpDefs().has(op));
+    assert.deepEqual(missing, []);
+  });
+
+  it("follow the newest TF for ops whose args or attrs changed", () => {
+    const topK = def("TopKV2");
+    assert.deepEqual(
+      topK.inputArg.map((a) => a.typeAttr),
+      ["T", "Tk"],
+    );
+    const filled = fillDefaultAttrs({ T: typeAttr(DataType.DT_FLOAT) }, topK);
+    assert.deepEqual(outputDTypes({ name: "top", attrs: filled }, topK), [
+      DataType.DT_FLOAT,
+      DataType.DT_INT32,
+    ]);
+    const explicit = fillDefaultAttrs(
+      { T: typeAttr(DataType.DT_FLOAT), index_type: typeAttr(DataType.DT_INT64) },
+      topK,
+    );
+    assert.deepEqual(outputDTypes({ name: "top", attrs: explicit }, topK), [
+      DataType.DT_FLOAT,
+      DataType.DT_INT64,
+    ]);
+    assert.ok(def("Conv2DBackpropInput").attr.some((a) => a.name === "explicit_paddings"));
+    assert.equal(def("CheckNumerics").isStateful, true);
+    assert.deepEqual(
+      def("ResizeBilinear").outputArg.map((a) => a.type),
+      [DataType.DT_FLOAT],
+    );
   });
 
   it("parse args, attrs, defaults and statefulness", () => {
@@ -158,16 +191,31 @@ describe("built-in OpDefs against the fixtures' stripped_op_lists", needsFixture
       }
     }
     const problems: string[] = [];
-    const args = (d: OpDef) =>
-      JSON.stringify(
-        [d.inputArg, d.outputArg].map((list) =>
-          list.map((a) => [a.name, a.type, a.typeAttr, a.numberAttr, a.typeListAttr, a.isRef]),
-        ),
+    // Args are equal, or ours are a later TF's backward-compatible generalisation: a fixed dtype turned
+    // into a type attr that defaults to it (TopKV2's k and indices became Tk and index_type after TF 2.1).
+    const sameArg = (mine: OpDef, a: OpDef_ArgDef, b: OpDef_ArgDef | undefined): boolean => {
+      if (!b) return false;
+      const key = (x: OpDef_ArgDef) => [x.name, x.type, x.typeAttr, x.numberAttr, x.typeListAttr, x.isRef];
+      if (JSON.stringify(key(a)) === JSON.stringify(key(b))) return true;
+      const def = mine.attr.find((x) => x.name === a.typeAttr)?.defaultValue?.value;
+      return (
+        a.name === b.name &&
+        b.type !== DataType.DT_INVALID &&
+        def?.case === "type" &&
+        def.value === b.type &&
+        a.numberAttr === b.numberAttr &&
+        a.isRef === b.isRef
       );
+    };
+    const sameArgs = (mine: OpDef, theirs: OpDef): boolean =>
+      mine.inputArg.length === theirs.inputArg.length &&
+      mine.outputArg.length === theirs.outputArg.length &&
+      mine.inputArg.every((a, i) => sameArg(mine, a, theirs.inputArg[i])) &&
+      mine.outputArg.every((a, i) => sameArg(mine, a, theirs.outputArg[i]));
     for (const [name, { version, op }] of newest) {
       const mine = builtinOpDefs().get(name);
       if (!mine) continue;
-      if (args(mine) !== args(op)) problems.push(`${name} args differ from TF ${version.join(".")}`);
+      if (!sameArgs(mine, op)) problems.push(`${name} args differ from TF ${version.join(".")}`);
       for (const attr of op.attr) {
         const own = mine.attr.find((a) => a.name === attr.name);
         if (

@@ -1,36 +1,291 @@
-// Test support for the op-level suites: build GraphNodes by hand, lower them with lowerSegment, run the
-// model in a real onnxruntime session and compare with reference values. Used by *.test.ts only.
+// Test support for the op-level suites. Tests describe a graph with node()/constNode(); the harness writes
+// it the way a real model arrives — TF NodeDefs from the project's GraphBuilder (type attrs inferred from
+// the inputs as TF's Python op builder does, other attrs left to their OpDef defaults), a GraphDef in a
+// serialized MetaGraphDef — imports it with importGraph, checks every node against its OpDef as TF's
+// ValidateNodeDef would, lowers the imported nodes with lowerSegment and runs the model in a real
+// onnxruntime session. Used by *.test.ts only.
 import assert from "node:assert/strict";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { InferenceSession } from "onnxruntime-node";
-import { type GraphNode, parseRef, refKey, type TensorRef } from "../../graph/ir.js";
-import { AttrValueSchema } from "../../proto/gen/tensorflow/core/framework/attr_value_pb.js";
+import { attr, GraphBuilder } from "../../export/graph-builder.js";
+import { importGraph } from "../../graph/import.js";
+import { type Graph, type GraphNode, parseRef, refKey, type TensorRef } from "../../graph/ir.js";
+import { builtinOpDefs, fillDefaultAttrs, outputDTypes } from "../../graph/op-defs.js";
+import { type AttrValue, AttrValueSchema } from "../../proto/gen/tensorflow/core/framework/attr_value_pb.js";
+import type { OpDef } from "../../proto/gen/tensorflow/core/framework/op_def_pb.js";
 import { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
-import { dtypeName } from "../../tensor/dtype.js";
+import {
+  type MetaGraphDef,
+  MetaGraphDefSchema,
+} from "../../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
+import { baseDType, dtypeName } from "../../tensor/dtype.js";
 import { fromOrtTensor, toOrtTensor } from "../../tensor/ort.js";
 import { numElements, Tensor } from "../../tensor/tensor.js";
 import type { StaticShape } from "./lowering.js";
 import { lowerSegment, type SegmentInput } from "./segment.js";
 
-export { attr } from "../../export/graph-builder.js";
-export { DataType, Tensor };
+export { attr, DataType, Tensor };
 
 type AttrInit = MessageInitShape<typeof AttrValueSchema>;
 
-/** A GraphNode as the importer would produce it. Inputs are `node` or `node:k`. */
+/** What a test asked for beyond the node itself: the output dtypes it expects (checked after import). */
+const EXPECTED = Symbol("expected output dtypes");
+type DraftNode = GraphNode & { readonly [EXPECTED]?: readonly DataType[] };
+
+/**
+ * A node of a test graph, as the test writes it: op, name, inputs (`node` or `node:k`) and the attrs TF
+ * cannot infer. It is a draft — importTestGraph (which compileSegment and runOnce call) writes it as a
+ * NodeDef and replaces it with what importGraph makes of it. `outputDTypes`, when given, is an assertion:
+ * the imported node's output dtypes (computed from TF's OpDef) must equal it.
+ */
 export function node(
   op: string,
   name: string,
   inputs: readonly string[],
   attrs: Record<string, AttrInit> = {},
-  outputDTypes: readonly DataType[] = [DataType.DT_FLOAT],
+  outputDTypes?: readonly DataType[],
 ): GraphNode {
   const attrMap = Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, create(AttrValueSchema, v)]));
-  return { name, op, inputs: inputs.map(parseRef), controlInputs: [], attrs: attrMap, outputDTypes };
+  const draft: DraftNode = {
+    name,
+    op,
+    inputs: inputs.map(parseRef),
+    controlInputs: [],
+    attrs: attrMap,
+    outputDTypes: outputDTypes ?? [],
+    ...(outputDTypes ? { [EXPECTED]: outputDTypes } : {}),
+  };
+  return draft;
 }
 
+/** A Const node (written with GraphBuilder.constant: `dtype` and `value` attrs). */
 export function constNode(name: string, value: Tensor): GraphNode {
   return { ...node("Const", name, [], {}, [value.dtype]), value };
+}
+
+/** A fed tensor of a test graph: a Placeholder of this dtype and shape (-1 = dynamic dim, null = unknown rank). */
+export interface FedTensor {
+  /** `x` (a Placeholder named x), or `node:k` to feed an output of a node the test builds. */
+  readonly name: string;
+  readonly dtype: DataType;
+  readonly shape: StaticShape;
+}
+
+export interface ImportedTestGraph {
+  /** The MetaGraphDef as it was serialized and parsed back. */
+  readonly metaGraph: MetaGraphDef;
+  /** importGraph's result: the test's nodes plus a Placeholder per fed tensor. */
+  readonly graph: Graph;
+  /** The imported counterpart of each draft, in the drafts' order. */
+  readonly nodes: GraphNode[];
+}
+
+const refName = (ref: TensorRef): string => (ref.index === 0 ? ref.node : `${ref.node}:${ref.index}`);
+
+/**
+ * Writes the drafts (plus a Placeholder per fed tensor) as a GraphDef with GraphBuilder, wraps it in a
+ * MetaGraphDef tagged "serve" without a stripped_op_list (so the built-in OpDef table applies), serializes
+ * and parses it, imports it with importGraph, and validates each node against its OpDef.
+ */
+export function importTestGraph(
+  drafts: readonly GraphNode[],
+  fed: readonly FedTensor[] = [],
+): ImportedTestGraph {
+  const byName = new Map<string, GraphNode>();
+  for (const draft of drafts) {
+    assert.ok(!byName.has(draft.name), `harness: two test nodes named ${draft.name}`);
+    byName.set(draft.name, draft);
+  }
+  const opDefs = builtinOpDefs();
+  const builder = new GraphBuilder();
+  const fedDTypes = new Map<string, DataType>();
+  for (const input of fed) {
+    const ref = parseRef(input.name);
+    if (fedDTypes.has(refKey(ref))) continue;
+    fedDTypes.set(refKey(ref), input.dtype);
+    // Feeding an output of a test node overrides it; anything else is a Placeholder.
+    if (byName.has(ref.node)) continue;
+    assert.equal(
+      ref.index,
+      0,
+      `harness: feed ${input.name} names output ${ref.index} of a node no test builds`,
+    );
+    builder.placeholder(ref.node, input.dtype, input.shape);
+  }
+
+  // Type attrs come from the inputs' dtypes, so producers are resolved before their consumers.
+  const written = new Map<string, { attrs: Record<string, AttrValue>; dtypes: DataType[] }>();
+  const resolving = new Set<string>();
+  const dtypeOf = (ref: TensorRef): DataType | undefined =>
+    fedDTypes.get(refKey(ref)) ?? resolve(ref.node)?.dtypes[ref.index];
+  const resolve = (name: string) => {
+    const done = written.get(name);
+    if (done) return done;
+    const draft = byName.get(name);
+    if (!draft || resolving.has(name)) return undefined;
+    resolving.add(name);
+    let result: { attrs: Record<string, AttrValue>; dtypes: DataType[] };
+    if (draft.value !== undefined) {
+      result = { attrs: {}, dtypes: [draft.value.dtype] };
+    } else {
+      const opDef = opDefs.get(draft.op);
+      const attrs = opDef ? inferAttrs(draft, opDef, dtypeOf) : { ...draft.attrs };
+      result = { attrs, dtypes: opDef ? flatOutputDTypes(draft.name, attrs, opDef) : [] };
+    }
+    resolving.delete(name);
+    written.set(name, result);
+    return result;
+  };
+  for (const draft of drafts) {
+    const { attrs } = resolve(draft.name)!;
+    if (draft.value !== undefined) builder.constant(draft.name, draft.value);
+    else builder.op(draft.op, draft.name, draft.inputs.map(refName), attrs);
+  }
+
+  const meta = create(MetaGraphDefSchema, { graphDef: builder.build(), metaInfoDef: { tags: ["serve"] } });
+  const metaGraph = fromBinary(MetaGraphDefSchema, toBinary(MetaGraphDefSchema, meta));
+  const graph = importGraph(metaGraph);
+  const nodes = drafts.map((draft) => {
+    const imported = graph.nodes.get(draft.name);
+    assert.ok(imported, `harness: ${draft.name} is missing after import`);
+    const opDef = graph.opDefs.get(imported.op);
+    if (opDef) validateNode(imported, opDef);
+    const expected = (draft as DraftNode)[EXPECTED];
+    if (expected) {
+      assert.deepEqual(
+        imported.outputDTypes.map(dtypeName),
+        expected.map(dtypeName),
+        `${imported.op} ${imported.name}: output dtypes from TF's OpDef differ from the test's`,
+      );
+    }
+    return imported;
+  });
+  return { metaGraph, graph, nodes };
+}
+
+/** Output dtypes for type inference; undefined where an attr is missing (the import then reports it). */
+function flatOutputDTypes(name: string, attrs: Record<string, AttrValue>, opDef: OpDef): DataType[] {
+  try {
+    return outputDTypes({ name, attrs: fillDefaultAttrs(attrs, opDef) }, opDef).map(baseDType);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The attrs TF's op builder writes: the test's, plus every type, list(type) and number attr an input arg
+ * determines. A dtype that contradicts the OpDef (a fixed-type arg, or two args sharing a type attr) is
+ * an error, as it is for TF.
+ */
+function inferAttrs(
+  draft: GraphNode,
+  opDef: OpDef,
+  dtypeOf: (ref: TensorRef) => DataType | undefined,
+): Record<string, AttrValue> {
+  const where = `${draft.op} ${draft.name}`;
+  const attrs: Record<string, AttrValue> = { ...draft.attrs };
+  const set = (name: string, value: AttrInit) => {
+    attrs[name] = create(AttrValueSchema, value);
+  };
+  // Lengths of the input args: 1, a number attr or a type-list attr; one unknown length is solved for.
+  const given = (arg: (typeof opDef.inputArg)[number]): number | undefined => {
+    if (arg.numberAttr) {
+      const v = attrs[arg.numberAttr]?.value;
+      return v?.case === "i" ? Number(v.value) : undefined;
+    }
+    if (arg.typeListAttr) {
+      const v = attrs[arg.typeListAttr]?.value;
+      return v?.case === "list" ? v.value.type.length : undefined;
+    }
+    return 1;
+  };
+  const unknown = new Set(
+    opDef.inputArg.filter((a) => given(a) === undefined).map((a) => a.numberAttr || a.typeListAttr),
+  );
+  assert.ok(unknown.size <= 1, `harness: ${where}: cannot split the inputs among args ${[...unknown]}`);
+  const known = opDef.inputArg.reduce((sum, a) => sum + (given(a) ?? 0), 0);
+  const sharing = opDef.inputArg.filter((a) => given(a) === undefined).length;
+  const solved = sharing > 0 ? (draft.inputs.length - known) / sharing : 0;
+  assert.ok(
+    Number.isInteger(solved) && solved >= 0,
+    `harness: ${where}: ${draft.inputs.length} inputs do not fit the OpDef`,
+  );
+  const lengths = opDef.inputArg.map((a) => given(a) ?? solved);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  assert.equal(draft.inputs.length, total, `${where}: TF's OpDef takes ${total} inputs`);
+
+  let next = 0;
+  opDef.inputArg.forEach((arg, k) => {
+    const refs = draft.inputs.slice(next, next + lengths[k]!);
+    next += lengths[k]!;
+    const dtypes = refs.map(dtypeOf);
+    if (arg.numberAttr && attrs[arg.numberAttr] === undefined) set(arg.numberAttr, attr.int(refs.length));
+    if (arg.typeListAttr) {
+      if (attrs[arg.typeListAttr] === undefined && dtypes.every((d) => d !== undefined))
+        set(arg.typeListAttr, attr.types(dtypes));
+      return;
+    }
+    for (const [i, dtype] of dtypes.entries()) {
+      if (dtype === undefined) continue;
+      const input = `${where}: input ${refName(refs[i]!)} (arg ${arg.name})`;
+      if (arg.type !== DataType.DT_INVALID) {
+        // Resources and variants arrive frozen or folded (e.g. ResourceGather of a frozen variable).
+        if (arg.type === DataType.DT_RESOURCE || arg.type === DataType.DT_VARIANT) continue;
+        assert.equal(dtypeName(dtype), dtypeName(arg.type), `${input} must be ${dtypeName(arg.type)} for TF`);
+        continue;
+      }
+      const current = attrs[arg.typeAttr]?.value;
+      if (current?.case === "type") {
+        assert.equal(dtypeName(dtype), dtypeName(current.value), `${input} contradicts attr ${arg.typeAttr}`);
+      } else {
+        set(arg.typeAttr, attr.type(dtype));
+      }
+    }
+  });
+  return attrs;
+}
+
+const ATTR_CASES: Record<string, string> = {
+  int: "i",
+  float: "f",
+  bool: "b",
+  string: "s",
+  type: "type",
+  shape: "shape",
+  tensor: "tensor",
+  func: "func",
+};
+
+/** What TF's ValidateNodeDef checks of an attr map: known attrs of the right kind, required ones present, minimums. */
+function validateNode(n: GraphNode, opDef: OpDef): void {
+  const where = `${n.op} ${n.name}`;
+  for (const name of Object.keys(n.attrs)) {
+    if (name.startsWith("_")) continue;
+    assert.ok(
+      opDef.attr.some((a) => a.name === name),
+      `${where}: attr ${name} is not in TF's OpDef (TF rejects the NodeDef)`,
+    );
+  }
+  for (const def of opDef.attr) {
+    const value = n.attrs[def.name]?.value;
+    assert.ok(value, `${where}: attr ${def.name} has no default and is not set (TF rejects the NodeDef)`);
+    const wanted = def.type.startsWith("list(") ? "list" : (ATTR_CASES[def.type] ?? def.type);
+    assert.equal(value.case, wanted, `${where}: attr ${def.name} must be a ${def.type}`);
+    if (!def.hasMinimum) continue;
+    const size =
+      value.case === "i"
+        ? Number(value.value)
+        : value.case === "list"
+          ? Math.max(
+              value.value.i.length,
+              value.value.type.length,
+              value.value.s.length,
+              value.value.f.length,
+            )
+          : undefined;
+    if (size !== undefined)
+      assert.ok(size >= Number(def.minimum), `${where}: attr ${def.name} must be >= ${def.minimum}`);
+  }
 }
 
 export const f32 = (shape: readonly number[], values: readonly number[]): Tensor =>
@@ -134,14 +389,10 @@ export function randomF32(shape: readonly number[], seed = 1, lo = -1, hi = 1): 
 }
 
 export interface SegmentSpec {
-  /** Every node of the test graph: op nodes and Const nodes. Consts stay out of the segment unless `lowerConsts`. */
+  /** Every node of the test graph (drafts from node()/constNode()). Consts stay out of the segment unless `lowerConsts`. */
   readonly nodes: readonly GraphNode[];
-  /** Fed tensors: name (`x` or `x:k`), dtype and the declared shape (-1 = dynamic). */
-  readonly inputs?: readonly {
-    readonly name: string;
-    readonly dtype: DataType;
-    readonly shape: StaticShape;
-  }[];
+  /** Fed tensors: name (`x` or `x:k`), dtype and the declared shape (-1 = dynamic). Each is a Placeholder. */
+  readonly inputs?: readonly FedTensor[];
   readonly outputs: readonly string[];
   /** Static shapes handlers may use, by `node:k`. */
   readonly shapes?: Readonly<Record<string, StaticShape>>;
@@ -158,10 +409,10 @@ export interface CompiledSegment {
   run(...feeds: Tensor[]): Promise<Tensor[]>;
 }
 
-/** Lowers the spec's nodes into one ONNX model and opens an onnxruntime session on it. */
+/** Writes and imports the spec's graph, lowers its nodes into one ONNX model and opens an onnxruntime session on it. */
 export async function compileSegment(spec: SegmentSpec): Promise<CompiledSegment> {
-  const graph = { nodes: new Map(spec.nodes.map((n) => [n.name, n])) };
-  const segmentNodes = spec.nodes.filter((n) => spec.lowerConsts || n.value === undefined);
+  const { graph, nodes } = importTestGraph(spec.nodes, spec.inputs ?? []);
+  const segmentNodes = nodes.filter((n) => spec.lowerConsts || n.value === undefined);
   const inputs: SegmentInput[] = (spec.inputs ?? []).map((input) => ({
     ref: parseRef(input.name),
     dtype: input.dtype,

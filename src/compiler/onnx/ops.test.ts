@@ -1,10 +1,12 @@
 // Coverage of the TF → ONNX lowering: every op the brief and SAVEDMODEL_FORMAT.md §6.2 list is supported,
-// and every supported op is exercised by at least one op-level test (ops/*.test.ts run it in onnxruntime).
+// and every supported op is exercised by at least one op-level test (ops/*.test.ts run it in onnxruntime),
+// on a graph written with GraphBuilder and imported with importGraph like a real model.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { builtinOpDefs } from "../../graph/op-defs.js";
 import { SUPPORTED_ONNX_OPS } from "./segment.js";
 
 /** The ops that must lower (§6.2 minus host-only rows and control flow). */
@@ -27,13 +29,26 @@ DepthToSpace SpaceToDepth LRN BroadcastTo ReverseV2
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Source of every op-level test file plus the harness (which builds the Const nodes). */
-function testSources(): string {
+/** Every op-level test file (ops/*.test.ts), by name. */
+function opTestSources(): Map<string, string> {
   const opsDir = join(here, "ops");
-  const files = readdirSync(opsDir)
-    .filter((f) => f.endsWith(".test.ts"))
-    .map((f) => join(opsDir, f));
-  return [...files, join(here, "test-harness.ts")].map((f) => readFileSync(f, "utf8")).join("\n");
+  return new Map(
+    readdirSync(opsDir)
+      .filter((f) => f.endsWith(".test.ts"))
+      .map((f) => [f, readFileSync(join(opsDir, f), "utf8")]),
+  );
+}
+
+/** The harness, which builds Const nodes (constNode) for the op-level tests. */
+const harnessSource = (): string => readFileSync(join(here, "onnx.test-helpers.ts"), "utf8");
+
+/**
+ * The supported ops the op-level tests build, all through the harness (node()/constNode() drafts that
+ * compileSegment and runOnce write with GraphBuilder, import with importGraph and then lower).
+ */
+function exercisedOps(): string[] {
+  const sources = [...opTestSources().values(), harnessSource()].join("\n");
+  return SUPPORTED_ONNX_OPS.filter((op) => sources.includes(`"${op}"`));
 }
 
 describe("ONNX lowering coverage", () => {
@@ -45,14 +60,32 @@ describe("ONNX lowering coverage", () => {
     );
   });
 
-  it("exercises every supported op in an op-level test", () => {
-    const sources = testSources();
-    const untested = SUPPORTED_ONNX_OPS.filter((op) => !sources.includes(`"${op}"`));
-    assert.deepEqual(untested, []);
+  it("op-level tests lower only through the harness (GraphBuilder → MetaGraphDef → importGraph)", () => {
+    const bypassing = [...opTestSources()]
+      .filter(([, text]) => /\blowerSegment\b|\bimportGraph\b|\boutputDTypes:/.test(text))
+      .map(([file]) => file);
+    assert.deepEqual(bypassing, []);
+    assert.match(harnessSource(), /importGraph\(metaGraph\)/);
+  });
+
+  it("exercises every supported op in an op-level test, each with TF's OpDef for the importer", () => {
+    const tested = new Set(exercisedOps());
+    assert.deepEqual(
+      SUPPORTED_ONNX_OPS.filter((op) => !tested.has(op)),
+      [],
+    );
+    assert.deepEqual(
+      SUPPORTED_ONNX_OPS.filter((op) => !builtinOpDefs().has(op)),
+      [],
+    );
   });
 
   it("counts the supported ops", () => {
+    const viaImporter = exercisedOps().filter((op) => builtinOpDefs().has(op));
     console.log(`TF ops supported by ONNX lowering: ${SUPPORTED_ONNX_OPS.length}`);
+    console.log(
+      `TF ops exercised through GraphBuilder + importGraph in op-level tests: ${viaImporter.length}/${SUPPORTED_ONNX_OPS.length}`,
+    );
     assert.ok(SUPPORTED_ONNX_OPS.length >= REQUIRED.length);
   });
 });

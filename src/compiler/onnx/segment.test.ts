@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { InferenceSession } from "onnxruntime-node";
 import { Code, ServingError } from "../../errors.js";
+import { attrBool, attrShape, attrType } from "../../graph/attrs.js";
+import { type GraphNode, refKey, type TensorRef } from "../../graph/ir.js";
 import { ModelProtoSchema } from "../../proto/gen/onnx/onnx_pb.js";
 import { toOrtTensor } from "../../tensor/ort.js";
 import { buildOnnxModel, ONNX_OPSET } from "./model-builder.js";
@@ -17,20 +19,45 @@ import {
   f32,
   fromIndex,
   i32,
+  importTestGraph,
   node,
   numbers,
   randomF32,
   runOnce,
 } from "./onnx.test-helpers.js";
-import { CONSTANT_INPUTS, hasOnnxHandler, lowerSegment, SUPPORTED_ONNX_OPS } from "./segment.js";
+import {
+  CONSTANT_INPUTS,
+  hasOnnxHandler,
+  type LoweredSegment,
+  lowerSegment,
+  type SegmentInput,
+  SUPPORTED_ONNX_OPS,
+} from "./segment.js";
 
-const graphOf = (...nodes: ReturnType<typeof node>[]) => ({ nodes: new Map(nodes.map((n) => [n.name, n])) });
 const ref = (name: string, index = 0) => ({ node: name, index });
-const fed = (name: string, dtype = DataType.DT_FLOAT, shape: number[] | null = null) => ({
+const fed = (name: string, dtype = DataType.DT_FLOAT, shape: number[] | null = null): SegmentInput => ({
   ref: ref(name),
   dtype,
   shape,
 });
+
+/**
+ * Writes the test nodes as a GraphDef (fed tensors as Placeholders), imports it like a real model and
+ * lowers the imported nodes named in `segment` (default: every non-Const node).
+ */
+function lowerImported(
+  drafts: readonly GraphNode[],
+  inputs: readonly SegmentInput[],
+  outputs: readonly TensorRef[],
+  segment?: readonly string[],
+): LoweredSegment {
+  const { graph, nodes } = importTestGraph(
+    drafts,
+    inputs.map((input) => ({ name: refKey(input.ref), dtype: input.dtype, shape: input.shape })),
+  );
+  const inside = nodes.filter((n) => (segment ? segment.includes(n.name) : n.value === undefined));
+  return lowerSegment(inside, inputs, outputs, graph);
+}
 
 function expectError(run: () => unknown, code: Code, pattern: RegExp): void {
   assert.throws(run, (error: unknown) => {
@@ -45,11 +72,10 @@ describe("lowerSegment", () => {
   it("names inputs and outputs by their TF refs; Const inputs become initializers", () => {
     const w = constNode("w", f32([2], [1, 2]));
     const mul = node("Mul", "mul", ["x", "w"]);
-    const lowered = lowerSegment(
-      [mul],
+    const lowered = lowerImported(
+      [w, mul],
       [fed("x"), { ref: ref("w"), dtype: DataType.DT_FLOAT, shape: [2] }],
       [ref("mul")],
-      graphOf(w, mul),
     );
     assert.deepEqual(lowered.inputNames, ["x:0"]);
     assert.deepEqual(lowered.inputRefs, [ref("x")]);
@@ -69,7 +95,7 @@ describe("lowerSegment", () => {
   it("is deterministic: the same nodes give the same bytes", () => {
     const build = () => {
       const nodes = [node("Relu", "a", ["x"]), node("Softmax", "b", ["a"]), node("AddV2", "c", ["a", "b"])];
-      return lowerSegment(nodes, [fed("x")], [ref("c"), ref("a")], graphOf(...nodes)).model;
+      return lowerImported(nodes, [fed("x")], [ref("c"), ref("a")]).model;
     };
     assert.deepEqual(build(), build());
   });
@@ -83,12 +109,11 @@ describe("lowerSegment", () => {
       node("Transpose", "y", ["x", "perm_inner"]),
     ];
     // perm_outer stays outside the segment (as if the partitioner folded it); perm_inner is lowered.
-    const graph = graphOf(...nodes);
-    const lowered = lowerSegment(
-      [nodes[2]!, nodes[3]!],
+    const lowered = lowerImported(
+      nodes,
       [fed("x", DataType.DT_FLOAT, [2, 3])],
       [ref("y")],
-      graph,
+      ["perm_inner", "y"],
     );
     const session = await InferenceSession.create(lowered.model);
     const out = await session.run({ "x:0": toOrtTensor(x) });
@@ -122,7 +147,7 @@ describe("lowerSegment", () => {
       node("Add", "y", ["x", "b"]),
       node("Exp", "dead", ["x"]),
     ];
-    const lowered = lowerSegment([nodes[2]!, nodes[3]!], [fed("x")], [ref("y")], graphOf(...nodes));
+    const lowered = lowerImported(nodes, [fed("x")], [ref("y")]);
     const graph = fromBinary(ModelProtoSchema, lowered.model).graph!;
     assert.deepEqual(
       graph.initializer.map((t) => t.name),
@@ -137,14 +162,13 @@ describe("lowerSegment", () => {
   it("reports unsupported ops, non-constant attr inputs and unlowered outputs as UNIMPLEMENTED", () => {
     const custom = node("MyCustomOp", "custom", ["x"]);
     expectError(
-      () => lowerSegment([custom], [fed("x")], [ref("custom")], graphOf(custom)),
+      () => lowerImported([custom], [fed("x")], [ref("custom")]),
       Code.UNIMPLEMENTED,
       /MyCustomOp custom/,
     );
     const transpose = node("Transpose", "t", ["x", "perm"]);
     expectError(
-      () =>
-        lowerSegment([transpose], [fed("x"), fed("perm", DataType.DT_INT32)], [ref("t")], graphOf(transpose)),
+      () => lowerImported([transpose], [fed("x"), fed("perm", DataType.DT_INT32)], [ref("t")]),
       Code.UNIMPLEMENTED,
       /^Transpose t: perm must be a constant$/,
     );
@@ -159,15 +183,14 @@ describe("lowerSegment", () => {
       fed(n, DataType.DT_FLOAT, n === "x" ? [1, 2, 2, 3] : [3]),
     );
     expectError(
-      () => lowerSegment([bn], inputs, [ref("bn", 3)], graphOf(bn)),
+      () => lowerImported([bn], inputs, [ref("bn", 3)]),
       Code.UNIMPLEMENTED,
       /FusedBatchNormV3 bn: output 3/,
     );
     const gather = node("GatherV2", "g", ["x", "i", "axis"], { batch_dims: attr.int(1) });
     const axis = constNode("axis", i32([], [1]));
     expectError(
-      () =>
-        lowerSegment([gather], [fed("x"), fed("i", DataType.DT_INT32)], [ref("g")], graphOf(gather, axis)),
+      () => lowerImported([axis, gather], [fed("x"), fed("i", DataType.DT_INT32)], [ref("g")]),
       Code.UNIMPLEMENTED,
       /GatherV2 g: batch_dims/,
     );
@@ -183,13 +206,20 @@ describe("lowerSegment", () => {
       MaxPoolV2: 3,
       Conv2DBackpropInput: 3,
     };
+    // The attrs TF's OpDefs require beyond what the (int32) inputs determine.
+    const required: Record<string, Record<string, ReturnType<typeof attr.int>>> = {
+      Split: { num_split: attr.int(1) },
+      SplitV: { num_split: attr.int(1) },
+      MaxPoolV2: { padding: attr.string("SAME") },
+      Conv2DBackpropInput: { strides: attr.ints([1, 1, 1, 1]), padding: attr.string("SAME") },
+    };
     for (const [op, positions] of CONSTANT_INPUTS) {
       const count = arity[op] ?? 2;
       const names = Array.from({ length: count }, (_, i) => `in${i}`);
-      const n = node(op, "n", names, { padding: attr.string("SAME") });
+      const n = node(op, "n", names, required[op]);
       const inputs = names.map((name) => fed(name, DataType.DT_INT32, [4]));
       expectError(
-        () => lowerSegment([n], inputs, [ref("n")], graphOf(n)),
+        () => lowerImported([n], inputs, [ref("n")]),
         Code.UNIMPLEMENTED,
         new RegExp(`^${op} n: .* must be a constant$`),
       );
@@ -198,8 +228,9 @@ describe("lowerSegment", () => {
   });
 
   it("an input that is neither fed nor constant is an INTERNAL error", () => {
-    const relu = node("Relu", "r", ["nowhere"]);
-    expectError(() => lowerSegment([relu], [], [ref("r")], graphOf(relu)), Code.INTERNAL, /nowhere:0/);
+    // The GraphDef names an input no node produces (T given, as nothing can be inferred from it).
+    const relu = node("Relu", "r", ["nowhere"], { T: attr.type(DataType.DT_FLOAT) });
+    expectError(() => lowerImported([relu], [], [ref("r")]), Code.INTERNAL, /nowhere:0/);
   });
 
   it("runs a Keras-style Dense → BiasAdd → Relu → Dense → Softmax stack with a dynamic batch", async () => {
@@ -276,5 +307,58 @@ describe("handler registry", () => {
     assert.ok(hasOnnxHandler("Conv2D"));
     assert.ok(!hasOnnxHandler("ParseExampleV2"));
     assert.deepEqual([...SUPPORTED_ONNX_OPS], [...SUPPORTED_ONNX_OPS].sort());
+  });
+});
+
+describe("op-level test harness (importTestGraph)", () => {
+  it("writes NodeDefs with GraphBuilder, Placeholders for feeds, and imports them like a real model", () => {
+    const { metaGraph, graph, nodes } = importTestGraph(
+      [constNode("w", f32([3, 2], [1, 2, 3, 4, 5, 6])), node("MatMul", "y", ["x", "w"])],
+      [{ name: "x", dtype: DataType.DT_FLOAT, shape: [-1, 3] }],
+    );
+    assert.deepEqual(metaGraph.metaInfoDef?.tags, ["serve"]);
+    const defs = new Map(metaGraph.graphDef?.node.map((n) => [n.name, n]));
+    assert.equal(defs.get("x")?.op, "Placeholder");
+    assert.deepEqual(attrShape(graph.nodes.get("x")!.attrs, "shape"), [-1, 3]);
+    // The NodeDef carries the inferred T only; the importer fills TF's defaults.
+    assert.deepEqual(Object.keys(defs.get("y")?.attr ?? {}), ["T"]);
+    assert.equal(attrType(nodes[1]!.attrs, "T"), DataType.DT_FLOAT);
+    assert.equal(attrBool(nodes[1]!.attrs, "transpose_a"), false);
+    assert.deepEqual(nodes[1]!.outputDTypes, [DataType.DT_FLOAT]);
+    assert.equal(graph.nodes.get("x")?.op, "Placeholder");
+    assert.deepEqual(nodes[0]!.value?.shape, [3, 2]);
+  });
+
+  it("rejects graphs TF would reject, and output dtypes that differ from TF's OpDefs", () => {
+    const x = [{ name: "x", dtype: DataType.DT_FLOAT, shape: [2] }];
+    const n = [{ name: "n", dtype: DataType.DT_INT64, shape: [] }];
+    assert.throws(
+      () => importTestGraph([node("Size", "s", ["x"], {}, [DataType.DT_INT64])], x),
+      /Size s: output dtypes/,
+    );
+    assert.throws(
+      () => importTestGraph([node("Concat", "c", ["n", "x", "x"])], [...x, ...n]),
+      /must be DT_INT32/,
+    );
+    assert.throws(
+      () => importTestGraph([node("AddV2", "a", ["x", "n"])], [...x, ...n]),
+      /contradicts attr T/,
+    );
+    assert.throws(
+      () => importTestGraph([node("CheckNumerics", "c", ["x"])], x),
+      /attr message has no default/,
+    );
+    assert.throws(
+      () => importTestGraph([node("Relu", "r", ["x"], { padding: attr.string("SAME") })], x),
+      /attr padding is not in TF's OpDef/,
+    );
+    assert.throws(
+      () =>
+        importTestGraph(
+          [node("ConcatV2", "c", ["x", "axis"])],
+          [...x, { name: "axis", dtype: DataType.DT_INT32, shape: [] }],
+        ),
+      /attr N must be >= 2/,
+    );
   });
 });

@@ -35,9 +35,11 @@ describe("ConcatV2 / Concat / Pack / Unpack", () => {
       [
         constNode("minus_one", i32([], [-1])),
         constNode("zero", i64([], [0])),
+        // Concat v1's concat_dim is int32 in TF's OpDef (ConcatV2's axis may be int64).
+        constNode("zero32", i32([], [0])),
         node("ConcatV2", "last", ["a", "b", "minus_one"]),
         node("ConcatV2", "first", ["a", "c", "zero"]),
-        node("Concat", "v1", ["zero", "a", "c", "a"]),
+        node("Concat", "v1", ["zero32", "a", "c", "a"]),
       ],
       { a, b, c },
       ["last", "first", "v1"],

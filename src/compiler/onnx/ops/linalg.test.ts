@@ -5,6 +5,7 @@ import {
   at,
   attr,
   compileSegment,
+  constNode,
   DataType,
   fromIndex,
   i32,
@@ -66,10 +67,7 @@ describe("MatMul / BatchMatMul", () => {
   it("MatMul int32 with a constant weight and a dynamic batch", async () => {
     const w = i32([3, 2], [1, -2, 3, 4, -5, 6]);
     const compiled = await compileSegment({
-      nodes: [
-        { ...node("Const", "w", [], {}, [DataType.DT_INT32]), value: w },
-        node("MatMul", "c", ["x", "w"], {}, [DataType.DT_INT32]),
-      ],
+      nodes: [constNode("w", w), node("MatMul", "c", ["x", "w"], {}, [DataType.DT_INT32])],
       inputs: [{ name: "x", dtype: DataType.DT_INT32, shape: [-1, 3] }],
       outputs: ["c"],
     });
@@ -88,7 +86,9 @@ describe("MatMul / BatchMatMul", () => {
     it(`${op} adj_x / adj_y on rank-3 operands`, async () => {
       const a = randomF32([2, 4, 3], 3);
       const b = randomF32([2, 5, 4], 4);
+      // BatchMatMulV3's output type Tout has no default in TF's OpDef.
       const attrs = { adj_x: attr.bool(true), adj_y: attr.bool(true) };
+      if (op === "BatchMatMulV3") Object.assign(attrs, { Tout: attr.type(DataType.DT_FLOAT) });
       const [c] = await runOnce([node(op, "c", ["a", "b"], attrs)], { a, b }, ["c"]);
       assertClose(c!, matmul(a, b, true, true));
     });
@@ -118,9 +118,11 @@ describe("MatMul / BatchMatMul", () => {
   it("BatchMatMulV3 widens int8 inputs to Tout int32", async () => {
     const a = new Tensor(DataType.DT_INT8, [1, 2, 2], Int8Array.from([1, 2, 3, -4]));
     const b = new Tensor(DataType.DT_INT8, [1, 2, 2], Int8Array.from([5, 6, 7, 127]));
-    const [c] = await runOnce([node("BatchMatMulV3", "c", ["a", "b"], {}, [DataType.DT_INT32])], { a, b }, [
-      "c",
-    ]);
+    const [c] = await runOnce(
+      [node("BatchMatMulV3", "c", ["a", "b"], { Tout: attr.type(DataType.DT_INT32) }, [DataType.DT_INT32])],
+      { a, b },
+      ["c"],
+    );
     assertTensorEqual(c!, i32([1, 2, 2], [19, 260, -13, -490]));
   });
 });

@@ -33,6 +33,11 @@ describe("Const and pass-through ops", () => {
     assertTensorEqual(k!, c);
   });
 
+  // The attrs TF's OpDefs require (CheckNumerics: message, EnsureShape: shape).
+  const required: Record<string, Record<string, ReturnType<typeof attr.int>>> = {
+    CheckNumerics: { message: attr.string("x has NaN or Inf") },
+    EnsureShape: { shape: attr.shape([-1, 2]) },
+  };
   for (const op of [
     "Identity",
     "StopGradient",
@@ -43,7 +48,10 @@ describe("Const and pass-through ops", () => {
   ]) {
     it(`${op} passes its input through`, async () => {
       const x = randomF32([2, 2], 1);
-      const [y, z] = await runOnce([node(op, "y", ["x"]), node("Neg", "z", ["y"])], { x }, ["y", "z"]);
+      const [y, z] = await runOnce([node(op, "y", ["x"], required[op]), node("Neg", "z", ["y"])], { x }, [
+        "y",
+        "z",
+      ]);
       assertTensorEqual(y!, x);
       assertTensorEqual(
         z!,

@@ -101,7 +101,7 @@ describe("Shape / ShapeN / Size / Rank", () => {
         node("Shape", "s32", ["x"], { out_type: attr.type(DataType.DT_INT32) }, I32),
         node("Shape", "s64", ["x"], { out_type: attr.type(DataType.DT_INT64) }, I64),
         node("Size", "n32", ["x"], {}, I32),
-        node("Size", "n64", ["x"], {}, I64),
+        node("Size", "n64", ["x"], { out_type: attr.type(DataType.DT_INT64) }, I64),
       ],
       { x },
       ["s32", "s64", "n32", "n64"],
@@ -112,20 +112,26 @@ describe("Shape / ShapeN / Size / Rank", () => {
     assertTensorEqual(n64!, i64([], [0]));
   });
 
-  it("ShapeN has one output per input; Shape of a dynamic batch follows the feed", async () => {
+  it("ShapeN has one output per input (int32, or int64 by out_type); a dynamic batch follows the feed", async () => {
+    // TF's ShapeN: one T for every input, one out_type for every output.
     const compiled = await compileSegment({
-      nodes: [node("ShapeN", "s", ["x", "y"], {}, [DataType.DT_INT32, DataType.DT_INT64])],
+      nodes: [
+        node("ShapeN", "s", ["x", "y"], {}, I32.concat(I32)),
+        node("ShapeN", "s64", ["x", "y"], { out_type: attr.type(DataType.DT_INT64) }, I64.concat(I64)),
+      ],
       inputs: [
         { name: "x", dtype: DataType.DT_FLOAT, shape: [-1, 2] },
-        { name: "y", dtype: DataType.DT_INT32, shape: [3] },
+        { name: "y", dtype: DataType.DT_FLOAT, shape: [3] },
       ],
-      outputs: ["s:0", "s:1"],
+      outputs: ["s:0", "s:1", "s64:0", "s64:1"],
     });
     try {
       for (const batch of [1, 4]) {
-        const [a, b] = await compiled.run(randomF32([batch, 2]), i32([3], [1, 2, 3]));
+        const [a, b, c, d] = await compiled.run(randomF32([batch, 2]), randomF32([3]));
         assertTensorEqual(a!, i32([2], [batch, 2]));
-        assertTensorEqual(b!, i64([1], [3]));
+        assertTensorEqual(b!, i32([1], [3]));
+        assertTensorEqual(c!, i64([2], [batch, 2]));
+        assertTensorEqual(d!, i64([1], [3]));
       }
     } finally {
       await compiled.session.release();
