@@ -7,6 +7,11 @@
  * const bundle = await openSavedModel("/models/half_plus_two/00000123");
  * const variables = await readVariables(bundle);
  */
+
+export { type RestBackend, type RestOptions, restHandler, startRestServer } from "./api/tfs-rest/server.js";
+export * from "./core/index.js";
+export * from "./core/inference/index.js";
+export { warmupServable, writeWarmupFile } from "./core/warmup.js";
 export { Code, ServingError } from "./errors.js";
 export { attr, GraphBuilder } from "./export/graph-builder.js";
 export { type DenseLayer, type MlpSpec, mlpReference, mlpSavedModel } from "./export/mlp.js";

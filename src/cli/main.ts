@@ -1,27 +1,71 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { ServingError } from "../errors.js";
-import { ensureDefaultModel } from "./default-model.js";
+import { RANKING_MODEL } from "../export/ranking-model.js";
 import { inspect } from "./inspect.js";
 import { runCommand } from "./run.js";
+import { type RunningServer, reloadConfigFile, startModelServer } from "./serve.js";
+import { addServerFlags, type ServerFlags, serverFlags } from "./server-flags.js";
+
+const VERSION = "0.1.0";
 
 const program = new Command();
 
-program
+addServerFlags(program)
   .name("ts-serving")
-  .description("TensorFlow Serving for Node.js: serve SavedModels and ONNX models over TF Serving's APIs.")
-  .version("0.1.0")
+  .description(
+    "TensorFlow Serving for Node.js. Without a subcommand: the model server, with tensorflow_model_server's flags\n" +
+      "(no model flags: serves the embedded ranking_model). Subcommands: inspect, run.",
+  )
+  .version(VERSION, "--ts_serving_version", "print the ts-serving version")
   .showHelpAfterError()
-  .action(async () => {
-    // The model server arrives with the serving core; until then the default command prepares and
-    // describes the embedded default model.
-    const { basePath, created } = await ensureDefaultModel();
-    process.stdout.write(
-      `${created ? "Wrote" : "Found"} the default model ranking_model at ${basePath}/1\n\n`,
-    );
-    process.stdout.write(await inspect({ dir: `${basePath}/1`, all: true }));
-    process.stdout.write(`\n${await inspect({ dir: `${basePath}/1`, variables: true })}`);
+  .action(async (opts: Record<string, unknown>) => {
+    const flags = serverFlags(opts);
+    if (flags.bool("version")) {
+      process.stdout.write(
+        `TensorFlow ModelServer: ts-serving ${VERSION}\nTensorFlow Library: none (onnxruntime)\n`,
+      );
+      return;
+    }
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const server = await startModelServer(flags, log);
+    announce(server, flags);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: draining in-flight requests and unloading models`);
+      server.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log(`shutdown failed: ${ServingError.from(error).message}`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => {
+      const path = flags.string("model_config_file");
+      if (path === "") log("SIGHUP: no --model_config_file to reload");
+      else void reloadConfigFile(server.core, path, log);
+    });
   });
+
+/** The ready line, and for the default model a curl command to paste. */
+function announce(server: RunningServer, flags: ServerFlags): void {
+  const port = server.restPort;
+  const models = server.core.models().map((m) => m.name);
+  process.stdout.write(
+    `ts-serving ready: ${models.join(", ")}${port ? ` on http://localhost:${port}` : ""}\n`,
+  );
+  if (!port || flags.string("model_base_path") !== "" || flags.string("model_config_file") !== "") return;
+  const row = Array.from({ length: RANKING_MODEL.features }, (_, i) => ((i % 7) / 10).toFixed(1)).join(", ");
+  process.stdout.write(
+    `\nTry it:\n  curl -s http://localhost:${port}/v1/models/${models[0]}:predict -d '{"instances": [[${row}]]}'\n` +
+      `  curl -s http://localhost:${port}/v1/models/${models[0]}\n  curl -s http://localhost:${port}/v1/models/${models[0]}/metadata\n`,
+  );
+}
 
 program
   .command("inspect")

@@ -12,7 +12,8 @@ export type RestRoute =
       readonly model: string;
       readonly selector: VersionSelector;
     }
-  | { readonly kind: "status" | "metadata"; readonly model: string; readonly selector: VersionSelector }
+  | { readonly kind: "status"; readonly model: string; readonly selector: VersionSelector }
+  | { readonly kind: "metadata"; readonly model: string; readonly selector: VersionSelector }
   /** TF Serving answers 400 with this message (`Malformed request: POST /v1/...`). */
   | { readonly kind: "malformed"; readonly message: string }
   /** 400 with an empty body: a version number that overflows int64, or a URL-decode failure. */
@@ -50,7 +51,7 @@ export function matchRoute(method: string, path: string): RestRoute {
     if (!m) return malformed;
     const parts = decodeParts(m[1], m[2], m[3]);
     if (!parts) return { kind: "bad-encoding" };
-    return { kind: m[4] === "metadata" ? "metadata" : "status", ...parts };
+    return m[4] === "metadata" ? { kind: "metadata", ...parts } : { kind: "status", ...parts };
   }
   return malformed;
 }

@@ -1,0 +1,240 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
+import { create } from "@bufbuild/protobuf";
+import { classify, regress } from "../../core/inference/index.js";
+import type { ServableHandle, VersionRequest, VersionStatus } from "../../core/manager.js";
+import { Code, ServingError } from "../../errors.js";
+import {
+  ClassificationRequestSchema,
+  ClassificationResultSchema,
+} from "../../proto/gen/tensorflow_serving/apis/classification_pb.js";
+import {
+  RegressionRequestSchema,
+  RegressionResultSchema,
+} from "../../proto/gen/tensorflow_serving/apis/regression_pb.js";
+import { signatureDefs } from "../../runtime/servable.js";
+import { modelMetadataJson } from "../../savedmodel/metadata.js";
+import { DEFAULT_SIGNATURE } from "../../savedmodel/saved-model.js";
+import { httpStatusFor } from "./http-status.js";
+import { parseClassifyRegressRequest, writeClassifyResponse, writeRegressResponse } from "./json-examples.js";
+import { parsePredictRequest, writePredictResponse } from "./json-predict.js";
+import { matchRoute, type RestRoute, type VersionSelector } from "./routes.js";
+
+/** What the REST layer needs from the server core. */
+export interface RestBackend {
+  acquire(model: string, request?: VersionRequest): ServableHandle;
+  status(model: string, version?: bigint): VersionStatus[];
+}
+
+export interface RestOptions {
+  readonly backend: RestBackend;
+  /** `--rest_api_timeout_in_ms`: a request running longer is answered DEADLINE_EXCEEDED (504); 0 = none. */
+  readonly timeoutMs?: number;
+  /** Largest accepted request body, after gzip inflation (default 256 MiB); larger → 413. */
+  readonly maxBodyBytes?: number;
+  /** `--rest_api_enable_cors_support`. */
+  readonly enableCors?: boolean;
+  /** `--enable_signature_method_name_check`. */
+  readonly methodNameCheck?: boolean;
+}
+
+const DEFAULT_MAX_BODY = 256 * 1024 * 1024;
+const JSON_TYPE = "application/json";
+
+/**
+ * TF Serving's REST API (`/v1/models/...`) as a node:http request handler: predict (row and columnar),
+ * classify, regress, model status and metadata, with TF Serving's errors (`{"error": ...}` and its
+ * status-code mapping). No model logic here: it resolves the version through the backend and runs the
+ * signature.
+ *
+ * @example
+ * const server = createServer(restHandler({ backend: core, timeoutMs: 30000 }));
+ */
+export function restHandler(options: RestOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(req, res, options).catch((error: unknown) => sendError(res, ServingError.from(error), options));
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: RestOptions): Promise<void> {
+  const path = req.url ?? "/";
+  if (!/^\/v1\//i.test(path)) return sendNotFoundPage(res, path);
+  if (req.method === "OPTIONS") {
+    // Preflight: answered for any /v1/ path, CORS flag or not (TF Serving's http_server.cc).
+    const ok = /^https?:\/\//.test(req.headers.origin ?? "");
+    return send(res, ok ? 200 : 400, "", options);
+  }
+  const route = matchRoute(req.method ?? "", path);
+  if (route.kind === "bad-encoding") return send(res, 400, "", options);
+  if (route.kind === "malformed") throw new ServingError(Code.INVALID_ARGUMENT, route.message);
+  if (route.kind === "status") return send(res, 200, statusJson(route, options.backend), options);
+
+  const handle = options.backend.acquire(route.model, versionRequest(route.selector));
+  try {
+    if (route.kind === "metadata") {
+      const json = modelMetadataJson(route.model, handle.version, signatureDefs(handle.servable));
+      return send(res, 200, JSON.stringify(json, null, 4), options);
+    }
+    const body = await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+    const run =
+      route.verb === "predict"
+        ? predict(handle, body)
+        : inferExamples(route.verb, route.model, handle, body, options);
+    return send(res, 200, await withTimeout(run, options.timeoutMs ?? 0), options);
+  } finally {
+    handle.release();
+  }
+}
+
+async function predict(handle: ServableHandle, body: Uint8Array): Promise<string> {
+  const signatures = handle.servable.signatures;
+  const request = parsePredictRequest(body, (name) => {
+    const runner = signatures.get(name || DEFAULT_SIGNATURE);
+    if (!runner) {
+      throw new ServingError(
+        Code.INVALID_ARGUMENT,
+        `Serving signature name: "${name || DEFAULT_SIGNATURE}" not found in signature def`,
+      );
+    }
+    return runner.def;
+  });
+  const runner = signatures.get(request.signatureName || DEFAULT_SIGNATURE);
+  if (!runner) throw new ServingError(Code.INTERNAL, "signature vanished while the request was parsed");
+  const outputs = await runner.run(request.inputs);
+  return writePredictResponse(outputs, request.format);
+}
+
+async function inferExamples(
+  verb: "classify" | "regress",
+  model: string,
+  handle: ServableHandle,
+  body: Uint8Array,
+  options: RestOptions,
+): Promise<string> {
+  const { signatureName, input } = parseClassifyRegressRequest(body);
+  const modelSpec = { name: model, signatureName: signatureName ?? "" };
+  const inference = { methodNameCheck: options.methodNameCheck ?? false };
+  if (verb === "classify") {
+    const request = create(ClassificationRequestSchema, { modelSpec, input });
+    const response = await classify(handle.servable, handle.version, request, inference);
+    return writeClassifyResponse(response.result ?? create(ClassificationResultSchema));
+  }
+  const request = create(RegressionRequestSchema, { modelSpec, input });
+  const response = await regress(handle.servable, handle.version, request, inference);
+  return writeRegressResponse(response.result ?? create(RegressionResultSchema));
+}
+
+/** GetModelStatus as TF Serving's REST handler prints it (labels are ignored, as in TF Serving). */
+function statusJson(route: Extract<RestRoute, { kind: "status" }>, backend: RestBackend): string {
+  const version = route.selector.kind === "version" ? route.selector.version : undefined;
+  let versions: VersionStatus[];
+  try {
+    versions = backend.status(route.model, version);
+  } catch (error: unknown) {
+    const serving = ServingError.from(error);
+    if (serving.code !== Code.NOT_FOUND) throw serving;
+    versions = [];
+  }
+  if (versions.length === 0) {
+    throw new ServingError(
+      Code.NOT_FOUND,
+      version === undefined
+        ? `Could not find any versions of model ${route.model}`
+        : `Could not find version ${version} of model ${route.model}`,
+    );
+  }
+  const entries = versions.map((v) => ({
+    version: String(v.version),
+    state: v.state,
+    status: { error_code: v.error ? v.error.codeName : "OK", error_message: v.error?.message ?? "" },
+  }));
+  return JSON.stringify({ model_version_status: entries }, null, 1);
+}
+
+function versionRequest(selector: VersionSelector): VersionRequest {
+  if (selector.kind === "version") return { version: selector.version };
+  if (selector.kind === "label") return { label: selector.label };
+  return {};
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks, size);
+  if (!/gzip/i.test(req.headers["content-encoding"] ?? "")) return body;
+  try {
+    return gunzipSync(body, { maxOutputLength: limit });
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(limit);
+    throw new ServingError(Code.INVALID_ARGUMENT, "Failed to decompress the gzip request body");
+  }
+}
+
+/** Marks a too-large body; answered 413 rather than a TF status (TF Serving has no body limit below 100 MiB gzip). */
+class BodyTooLarge extends ServingError {}
+const tooLarge = (limit: number) =>
+  new BodyTooLarge(Code.RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes`);
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  if (timeoutMs <= 0) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ServingError(Code.DEADLINE_EXCEEDED, `Request exceeded the REST timeout of ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+function sendError(res: ServerResponse, error: ServingError, options: RestOptions): void {
+  const status = error instanceof BodyTooLarge ? 413 : httpStatusFor(error.code);
+  send(res, status, JSON.stringify({ error: error.message }), options);
+}
+
+function send(res: ServerResponse, status: number, body: string, options: RestOptions): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string> = { "Content-Type": JSON_TYPE };
+  if (options.enableCors) {
+    headers["Access-Control-Allow-Origin"] = "*";
+    headers["Access-Control-Allow-Methods"] = "POST, GET";
+    headers["Access-Control-Allow-Headers"] = "Content-Type";
+  }
+  res.writeHead(status, headers).end(body);
+}
+
+/** Paths outside /v1/ get the web server's own HTML 404, as TF Serving's libevent server answers. */
+function sendNotFoundPage(res: ServerResponse, path: string): void {
+  const escaped = path.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  res
+    .writeHead(404, { "Content-Type": "text/html" })
+    .end(
+      `<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL ${escaped} was not found on this server.</p></body></html>\n`,
+    );
+}
+
+/** Starts the REST server on `port` (0 = any free port) and resolves with the bound port. */
+export async function startRestServer(
+  options: RestOptions & { port: number; host?: string },
+): Promise<{ server: Server; port: number }> {
+  const server = createServer(restHandler(options));
+  // Slow clients must not hold sockets forever; large bodies still get time to arrive.
+  server.requestTimeout = Math.max(options.timeoutMs ?? 0, 300_000);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

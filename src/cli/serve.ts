@@ -1,0 +1,141 @@
+import type { Server } from "node:http";
+import { startRestServer } from "../api/tfs-rest/server.js";
+import { readModelConfigFile, singleModelServerConfig } from "../core/model-config.js";
+import { ServerCore } from "../core/server-core.js";
+import { warmupServable } from "../core/warmup.js";
+import { ServingError } from "../errors.js";
+import type { ModelServerConfig } from "../proto/gen/tensorflow_serving/config/model_server_config_pb.js";
+import { loadServable } from "../runtime/servable.js";
+import { ensureDefaultModel } from "./default-model.js";
+import type { ServerFlags } from "./server-flags.js";
+
+/** A started model server: the core, the REST port, and a graceful stop. */
+export interface RunningServer {
+  readonly core: ServerCore;
+  readonly restPort: number | undefined;
+  /** Stops accepting connections, lets in-flight requests finish, unloads every model. */
+  stop(): Promise<void>;
+}
+
+export type Log = (line: string) => void;
+
+/**
+ * Starts the server as `tensorflow_model_server` does: load the configured models (the embedded
+ * `ranking_model` when no model flags are given), then open the REST port. Nothing listens until every
+ * model's initial version is AVAILABLE.
+ */
+export async function startModelServer(flags: ServerFlags, log: Log): Promise<RunningServer> {
+  for (const { name, reason } of flags.ignoredSet) log(`flag --${name} is accepted and ignored: ${reason}`);
+  const config = await initialConfig(flags, log);
+  const tags = flags
+    .string("saved_model_tags")
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  const iterations = flags.int("num_request_iterations_for_warmup");
+  const methodNameCheck = flags.bool("enable_signature_method_name_check");
+  const core = await ServerCore.create({
+    config,
+    fileSystemPollWaitSeconds: flags.int("file_system_poll_wait_seconds"),
+    maxNumLoadRetries: flags.int("max_num_load_retries"),
+    loadRetryIntervalMicros: Number(flags.bigint("load_retry_interval_micros")),
+    allowVersionLabelsForUnavailableModels: flags.bool("allow_version_labels_for_unavailable_models"),
+    load: (dir) => loadServable(dir, { tags }),
+    ...(flags.bool("enable_model_warmup")
+      ? {
+          warmup: async (servable, dir, id) => {
+            const { records } = await warmupServable(servable, dir, {
+              modelName: id.model,
+              version: id.version,
+              iterations: iterations > 0 ? iterations : 1,
+              methodNameCheck,
+            });
+            if (records > 0)
+              log(`model ${id.model} version ${id.version}: replayed ${records} warmup records`);
+          },
+        }
+      : {}),
+    listeners: {
+      state: (e) =>
+        log(`model ${e.model} version ${e.version}: ${e.state}${e.error ? ` (${e.error.message})` : ""}`),
+      loadRetry: (e) =>
+        log(
+          `model ${e.model} version ${e.version}: load attempt ${e.attempt} failed, retrying: ${e.error.message}`,
+        ),
+    },
+  });
+
+  const stopPolling = pollConfigFile(flags, core, log);
+  let rest: { server: Server; port: number } | undefined;
+  const restPort = flags.int("rest_api_port");
+  if (restPort !== 0) {
+    if (restPort === flags.int("port")) {
+      log(`--rest_api_port=${restPort} equals --port: REST is not started (as TF Serving)`);
+    } else {
+      rest = await startRestServer({
+        backend: core,
+        port: restPort,
+        timeoutMs: flags.int("rest_api_timeout_in_ms"),
+        enableCors: flags.bool("rest_api_enable_cors_support"),
+        methodNameCheck,
+      });
+      log(`Exporting HTTP/REST API at:localhost:${rest.port} ...`);
+    }
+  }
+  if (flags.int("port") !== 0)
+    log(`gRPC on port ${flags.int("port")} is not served yet (REST only in this version)`);
+
+  return {
+    core,
+    restPort: rest?.port,
+    stop: async () => {
+      stopPolling();
+      if (rest) {
+        const server = rest.server;
+        // No new connections; idle keep-alive sockets close now, busy ones after their response.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+      }
+      await core.stop();
+    },
+  };
+}
+
+async function initialConfig(flags: ServerFlags, log: Log): Promise<ModelServerConfig> {
+  const configFile = flags.string("model_config_file");
+  if (configFile !== "") return readModelConfigFile(configFile);
+  const basePath = flags.string("model_base_path");
+  if (basePath !== "") return singleModelServerConfig(flags.string("model_name"), basePath);
+  const { basePath: defaultPath, created } = await ensureDefaultModel();
+  log(`${created ? "Wrote" : "Serving"} the embedded default model ranking_model at ${defaultPath}`);
+  const name = flags.string("model_name") === "default" ? "ranking_model" : flags.string("model_name");
+  return singleModelServerConfig(name, defaultPath);
+}
+
+/** Re-reads --model_config_file every --model_config_file_poll_wait_seconds; a bad file is logged and ignored. */
+function pollConfigFile(flags: ServerFlags, core: ServerCore, log: Log): () => void {
+  const path = flags.string("model_config_file");
+  const seconds = flags.int("model_config_file_poll_wait_seconds");
+  if (path === "" || seconds <= 0) return () => {};
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    reloadConfigFile(core, path, log).finally(() => {
+      running = false;
+    });
+  }, seconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Reloads the config file (SIGHUP, polling); errors are logged, the running config stays. */
+export async function reloadConfigFile(core: ServerCore, path: string, log: Log): Promise<void> {
+  try {
+    await core.reloadConfig(await readModelConfigFile(path));
+  } catch (error: unknown) {
+    log(`config reload from ${path} failed, keeping the current config: ${ServingError.from(error).message}`);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The model server core: config, file-system source (with safe pickup), version policies, the
+ * manager (lifecycle, availability-preserving swaps, refcounted handles, labels) and ServerCore,
+ * which the REST and gRPC layers call.
+ *
+ * @example
+ * import { ServerCore, readModelConfigFile } from "./core/index.js";
+ * const core = await ServerCore.create({ config: await readModelConfigFile("/models/models.config") });
+ */
+export {
+  type AspiredVersion,
+  FileSystemSource,
+  type FileSystemSourceOptions,
+  type PendingVersion,
+  type SourceEvent,
+  type SourceModel,
+  type SourceModelStatus,
+} from "./fs-source.js";
+export type { LoadFn, WarmupFn } from "./load-retry.js";
+export {
+  type LoadRetryEvent,
+  type ManagerEvents,
+  type ManagerOptions,
+  type ServableHandle,
+  ServableManager,
+  type StateChangeEvent,
+  type VersionRequest,
+  type VersionState,
+  type VersionStatus,
+} from "./manager.js";
+export {
+  CUSTOM_CONFIG_UNSUPPORTED,
+  checkNoPlatformChanges,
+  type ModelConfigEntry,
+  modelConfigEntries,
+  readModelConfigFile,
+  SUPPORTED_PLATFORMS,
+  singleModelEntry,
+  singleModelServerConfig,
+} from "./model-config.js";
+export { ServerCore, type ServerCoreEvents, type ServerCoreOptions } from "./server-core.js";
+export { computeLabelMap, type LabelMap, resolveLabel } from "./version-labels.js";
+export {
+  DEFAULT_VERSION_POLICY,
+  describeVersionPolicy,
+  selectVersions,
+  type VersionPolicy,
+  versionPolicyFromProto,
+} from "./version-policy.js";
