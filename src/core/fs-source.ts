@@ -42,6 +42,7 @@
 import { type Dirent, promises as fs, type Stats } from "node:fs";
 import { join } from "node:path";
 import { Code, ServingError } from "../errors.js";
+import { modelDirComplete } from "../savedmodel/completeness.js";
 import { descending, missingSpecificVersions, selectVersions, type VersionPolicy } from "./version-policy.js";
 
 /** A model the source watches. */
@@ -99,6 +100,8 @@ interface Candidate {
   fingerprint: string;
   complete: boolean;
   stablePolls: number;
+  /** The listing whose contents were checked complete (see modelDirComplete). */
+  contentChecked?: string;
 }
 
 interface Watch {
@@ -289,7 +292,19 @@ export class FileSystemSource {
       complete = false;
     }
     const same = previous !== undefined && previous.dir === dir && previous.fingerprint === fingerprint;
-    return { dir, fingerprint, complete, stablePolls: same ? previous.stablePolls + 1 : 0 };
+    // Names alone can look complete while a file is still short (saved_model.pb copied first, then a
+    // pause): once the listing is stable, check the contents too — once per distinct listing.
+    const settled = same || this.stabilityPolls === 0;
+    if (complete && settled) {
+      complete = previous?.contentChecked === fingerprint || (await modelDirComplete(dir)).complete;
+    }
+    return {
+      dir,
+      fingerprint,
+      complete,
+      stablePolls: same ? previous.stablePolls + 1 : 0,
+      ...(complete && settled ? { contentChecked: fingerprint } : {}),
+    };
   }
 
   /** Reports this poll's events, except those the previous poll of the model reported already. */
