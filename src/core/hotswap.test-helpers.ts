@@ -203,13 +203,14 @@ export async function runHotSwap(options: HotSwapOptions): Promise<HotSwapReport
   await at(16);
   await rm(join(base, "1"), { recursive: true });
   await rm(join(base, "2"), { recursive: true });
-  await at(seconds - 1);
-  const rssAfterMiB = settledRssMiB();
   await at(seconds);
   trafficOn = false;
   await traffic;
   await Promise.all([...inFlight]);
   const elapsed = (performance.now() - t0) / 1000;
+  // Measured once the traffic has drained, after a pause for the allocator to return freed pages.
+  await sleep(500);
+  const rssAfterMiB = settledRssMiB();
   await core.stop();
 
   const inSwap = (t: number) => swaps.some((s) => t >= s.from && t <= s.to);
