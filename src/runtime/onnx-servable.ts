@@ -49,6 +49,7 @@ export async function loadOnnxServable(dir: string, file: string): Promise<Serva
     platform: "onnx",
     dir,
     signatures: new Map([[DEFAULT_SIGNATURE, runner]]),
+    signatureDefs: new Map([[DEFAULT_SIGNATURE, def]]),
     close: () => session.release(),
   };
 }

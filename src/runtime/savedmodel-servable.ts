@@ -107,6 +107,7 @@ export async function loadSavedModelServable(dir: string, tags: readonly string[
       platform: "tensorflow",
       dir,
       signatures,
+      signatureDefs: bundle.signatures,
       close: async () => {
         for (const plan of plans) await plan.release();
       },

@@ -12,13 +12,15 @@ export interface Servable {
   readonly platform: "tensorflow" | "onnx";
   readonly dir: string;
   readonly signatures: ReadonlyMap<string, SignatureRunner>;
+  /** Every SignatureDef of the model as stored (plumbing like `__saved_model_init_op` included), for metadata. */
+  readonly signatureDefs: ReadonlyMap<string, SignatureDef>;
   /** Frees the onnxruntime sessions; in-flight runs must have finished. */
   close(): Promise<void>;
 }
 
-/** The SignatureDefs of a servable, as GetModelMetadata reports them. */
-export function signatureDefs(servable: Servable): Map<string, SignatureDef> {
-  return new Map([...servable.signatures].map(([key, runner]) => [key, runner.def]));
+/** The SignatureDefs of a servable, as GetModelMetadata reports them: all of the MetaGraphDef's. */
+export function signatureDefs(servable: Servable): ReadonlyMap<string, SignatureDef> {
+  return servable.signatureDefs;
 }
 
 /**
