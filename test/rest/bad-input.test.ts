@@ -83,9 +83,6 @@ interface Row {
   readonly todo?: string;
 }
 
-const SYNTAX_TODO =
-  "BUG src/api/tfs-rest/json-reader.ts (JsonSyntaxError): TF's ParseJson (json_tensor.cc) answers `JSON Parse error: <rapidjson message> at offset: N` and, for an empty body, exactly `JSON Parse error: The document is empty`; ts-serving answers `Invalid JSON at offset N: <message>`";
-
 const ROWS: readonly Row[] = [
   // --- JSON syntax and top-level shape -------------------------------------------------------
   {
@@ -101,7 +98,6 @@ const ROWS: readonly Row[] = [
     body: '{"instances": [1.0,',
     status: 400,
     error: exact("JSON Parse error: Invalid value. at offset: 19"),
-    todo: SYNTAX_TODO,
   },
   {
     name: "unclosed object",
@@ -116,7 +112,6 @@ const ROWS: readonly Row[] = [
     body: '{"instances": [1.0]',
     status: 400,
     error: exact("JSON Parse error: Missing a comma or '}' after an object member. at offset: 19"),
-    todo: SYNTAX_TODO,
   },
   { name: "empty body", path: `${H}:predict`, body: "", status: 400, error: /The document is empty/ },
   {
@@ -125,7 +120,6 @@ const ROWS: readonly Row[] = [
     body: "",
     status: 400,
     error: exact("JSON Parse error: The document is empty"),
-    todo: SYNTAX_TODO,
   },
   {
     name: "top level is an array",
@@ -515,7 +509,6 @@ const ROWS: readonly Row[] = [
     path: "/v1/models/",
     status: 400,
     error: exact("Malformed request: GET /v1/models/"),
-    todo: "BUG src/api/tfs-rest/routes.ts matchRoute: /^\\/v1\\/models\\/?$/ also takes `/v1/models/` and answers `Missing model name in request.`; TF's kModelStatusApiRegex `(?i)/v1/models(?:/([^/:]+))?...` does not FullMatch a trailing slash, so TF answers `Malformed request: GET /v1/models/` (same 400)",
   },
   {
     name: "upper-case verb",
@@ -616,7 +609,6 @@ const ROWS: readonly Row[] = [
     body: '{"instances": [1.0]}',
     status: 404,
     error: exact("Servable not found for request: Latest(%ZZ)"),
-    todo: "BUG src/api/tfs-rest/routes.ts decodeParts: decodeURIComponent throws on `%ZZ` and the route becomes bad-encoding (400, empty body); TF decodes with curl_easy_unescape, which leaves invalid escapes as they are and fails only on allocation, so TF looks up model `%ZZ` → 404 `Servable not found for request: Latest(%ZZ)`",
   },
   // --- bodies --------------------------------------------------------------------------------
   {

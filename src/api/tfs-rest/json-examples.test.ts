@@ -157,8 +157,8 @@ describe("classify/regress request", () => {
       '{"signature_name": "x"}',
       `JSON Value: {"signature_name": "x"} When method is classify, key 'examples' is expected and was not found`,
     );
-    rejects('{"examples": [{"a": 1}], "x": [}', "Invalid JSON at offset 31: Invalid value.");
-    rejects("", "Invalid JSON at offset 0: The document is empty.");
+    rejects('{"examples": [{"a": 1}], "x": [}', "JSON Parse error: Invalid value. at offset: 31");
+    rejects("", "JSON Parse error: The document is empty");
   });
 
   it("checks context before examples, whatever their order", () => {

@@ -270,18 +270,18 @@ describe("predict request: top level", () => {
 
   it("reports invalid JSON with byte offsets, before any other error", () => {
     const s = sig({ x: DT_INT32 });
-    rejects("", s, "Invalid JSON at offset 0: The document is empty.");
-    rejects('{"instances": [1, 2,]}', s, "Invalid JSON at offset 20: Invalid value.");
-    rejects('{"instances": [1.5], "x": tru}', s, "Invalid JSON at offset 29: Invalid value.");
+    rejects("", s, "JSON Parse error: The document is empty");
+    rejects('{"instances": [1, 2,]}', s, "JSON Parse error: Invalid value. at offset: 20");
+    rejects('{"instances": [1.5], "x": tru}', s, "JSON Parse error: Invalid value. at offset: 29");
     rejects(
       '{"instances": [1]} []',
       s,
-      "Invalid JSON at offset 19: The document root must not be followed by other values.",
+      "JSON Parse error: The document root must not be followed by other values. at offset: 19",
     );
     rejects(
       '{"signature_name": 5, "instances": [1], "inputs": [1], "y": [}',
       s,
-      /^Invalid JSON at offset 61/,
+      /^JSON Parse error: .* at offset: 61$/,
     );
   });
 

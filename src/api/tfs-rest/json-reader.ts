@@ -14,7 +14,7 @@
 //
 // The body is held as a "binary" string, one char per byte (latin1), so every offset is a byte offset
 // and string values keep their exact bytes (rapidjson does not validate UTF-8 either). Errors are
-// INVALID_ARGUMENT "Invalid JSON at offset N: <rapidjson's English message>". Nesting deeper than
+// INVALID_ARGUMENT "JSON Parse error: <rapidjson's English message> at offset: N", as TF Serving. Nesting deeper than
 // `maxDepth` is refused (TF's deepest tensor has rank 254), so no input can exhaust the JS stack.
 
 import { Buffer } from "node:buffer";
@@ -29,7 +29,13 @@ export class JsonSyntaxError extends ServingError {
     readonly offset: number,
     readonly reason: string,
   ) {
-    super(Code.INVALID_ARGUMENT, `Invalid JSON at offset ${offset}: ${reason}`);
+    // TF Serving's wording (json_tensor.cc ParseJson); an empty document carries no offset.
+    super(
+      Code.INVALID_ARGUMENT,
+      reason.startsWith("The document is empty")
+        ? "JSON Parse error: The document is empty"
+        : `JSON Parse error: ${reason} at offset: ${offset}`,
+    );
   }
 }
 

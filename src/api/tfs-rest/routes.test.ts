@@ -65,7 +65,13 @@ describe("REST routes", () => {
       matchRoute("POST", "/v1/models/m/versions/18446744073709551615:predict").kind,
       "bad-encoding",
     );
-    assert.equal(matchRoute("GET", "/v1/models/%E0%A4%A").kind, "bad-encoding");
+    // Invalid escapes stay as written (curl_easy_unescape), so this is a lookup of model "%ZZ".
+    assert.deepEqual(matchRoute("GET", "/v1/models/%ZZ"), {
+      kind: "status",
+      model: "%ZZ",
+      selector: { kind: "latest" },
+    });
+    assert.equal(message("GET", "/v1/models/"), "Malformed request: GET /v1/models/");
   });
 
   it("map status codes to HTTP like TF Serving", () => {

@@ -45,8 +45,7 @@ export function matchRoute(method: string, path: string): RestRoute {
     return { kind: "inference", verb, ...parts };
   }
   if (method === "GET") {
-    if (/^\/v1\/models\/?$/i.test(path))
-      return { kind: "malformed", message: "Missing model name in request." };
+    if (/^\/v1\/models$/i.test(path)) return { kind: "malformed", message: "Missing model name in request." };
     const m = STATUS.exec(path);
     if (!m) return malformed;
     const parts = decodeParts(m[1], m[2], m[3]);
@@ -62,7 +61,7 @@ function decodeParts(
   rawLabel: string | undefined,
 ): { model: string; selector: VersionSelector } | undefined {
   try {
-    const model = decodeURIComponent(rawModel ?? "");
+    const model = unescape(rawModel ?? "");
     if (rawVersion !== undefined) {
       const version = BigInt(rawVersion);
       if (version > INT64_MAX) return undefined;
@@ -74,4 +73,22 @@ function decodeParts(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * URL-decodes like curl_easy_unescape, which TF Serving uses: valid `%XX` escapes become bytes,
+ * invalid ones stay as written; the bytes are read as UTF-8.
+ */
+function unescape(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const hex = text.slice(i + 1, i + 3);
+    if (text[i] === "%" && /^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      for (const byte of Buffer.from(text[i] ?? "", "utf8")) bytes.push(byte);
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
 }
