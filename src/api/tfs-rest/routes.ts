@@ -80,6 +80,7 @@ function decodeParts(
  * invalid ones stay as written; the bytes are read as UTF-8.
  */
 function unescape(text: string): string {
+  if (!text.includes("%")) return text;
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const hex = text.slice(i + 1, i + 3);

@@ -81,7 +81,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestOp
       route.verb === "predict"
         ? predict(handle, body)
         : inferExamples(route.verb, route.model, handle, body, options);
-    return send(res, 200, await withTimeout(run, options.timeoutMs ?? 0), options);
+    return send(res, 200, await withDeadline(run, options.timeoutMs ?? 0, res, options), options);
   } finally {
     handle.release();
   }
@@ -158,22 +158,33 @@ function versionRequest(selector: VersionSelector): VersionRequest {
   return {};
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks, size);
-  if (!/gzip/i.test(req.headers["content-encoding"] ?? "")) return body;
-  try {
-    return gunzipSync(body, { maxOutputLength: limit });
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(limit);
-    throw new ServingError(Code.INVALID_ARGUMENT, "Failed to decompress the gzip request body");
-  }
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  // Plain 'data'/'end' listeners: an async iterator per request costs more than small bodies do.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("error", reject);
+    req.on("end", () => {
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+      if (!/gzip/i.test(req.headers["content-encoding"] ?? "")) return resolve(body);
+      try {
+        resolve(gunzipSync(body, { maxOutputLength: limit }));
+      } catch (error: unknown) {
+        if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") reject(tooLarge(limit));
+        else reject(new ServingError(Code.INVALID_ARGUMENT, "Failed to decompress the gzip request body"));
+      }
+    });
+  });
 }
 
 /** Marks a too-large body; answered 413 rather than a TF status (TF Serving has no body limit below 100 MiB gzip). */
@@ -181,19 +192,30 @@ class BodyTooLarge extends ServingError {}
 const tooLarge = (limit: number) =>
   new BodyTooLarge(Code.RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes`);
 
-function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+/**
+ * Answers DEADLINE_EXCEEDED (504) once the deadline passes, as TF Serving's session-run timeout does;
+ * the late result is then dropped (`send` skips a response already sent). One timer per request and
+ * no extra promise on the normal path.
+ */
+async function withDeadline<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  res: ServerResponse,
+  options: RestOptions,
+): Promise<T> {
   if (timeoutMs <= 0) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ServingError(Code.DEADLINE_EXCEEDED, `Request exceeded the REST timeout of ${timeoutMs} ms`),
-        ),
-      timeoutMs,
+  const timer = setTimeout(() => {
+    sendError(
+      res,
+      new ServingError(Code.DEADLINE_EXCEEDED, `Request exceeded the REST timeout of ${timeoutMs} ms`),
+      options,
     );
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }, timeoutMs);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sendError(res: ServerResponse, error: ServingError, options: RestOptions): void {
