@@ -68,7 +68,7 @@ export class Plan {
    * The common case of a graph that compiled to one ONNX segment: feed the session directly, with no
    * intermediate value map (this path is most of a small model's per-request overhead).
    */
-  private async runSingleSegment(
+  private runSingleSegment(
     step: OnnxStep,
     inputs: ReadonlyMap<string, Tensor>,
     outputAliases: readonly string[] | undefined,
@@ -77,24 +77,27 @@ export class Plan {
     for (const { ref, onnxName } of step.inputs) {
       const alias = this.feedAlias.get(ref);
       const value = alias === undefined ? undefined : inputs.get(alias);
-      if (!value) throw new ServingError(Code.INTERNAL, `tensor ${ref} is not available`);
+      if (!value) return Promise.reject(new ServingError(Code.INTERNAL, `tensor ${ref} is not available`));
       feeds[onnxName] = toOrtTensor(value);
     }
-    const results = await runSession(step.session, feeds);
-    const outputs = new Map<string, Tensor>();
-    for (const alias of outputAliases ?? this.fetches.keys()) {
-      const onnxName = this.onnxOutputOf.get(this.fetches.get(alias) ?? "");
-      const result = onnxName === undefined ? undefined : results[onnxName];
-      if (result) {
-        outputs.set(alias, fromOrtTensor(result as OrtTensor));
-        continue;
+    // A plain promise chain rather than async functions: this is the whole per-request path of a
+    // one-segment model, and every async frame costs a microtask turn.
+    return runSession(step.session, feeds).then((results) => {
+      const outputs = new Map<string, Tensor>();
+      for (const alias of outputAliases ?? this.fetches.keys()) {
+        const onnxName = this.onnxOutputOf.get(this.fetches.get(alias) ?? "");
+        const result = onnxName === undefined ? undefined : results[onnxName];
+        if (result) {
+          outputs.set(alias, fromOrtTensor(result as OrtTensor));
+          continue;
+        }
+        // A fetch the segment does not produce (an input passed straight through): take it from the inputs.
+        const passThrough = inputs.get(this.feedAlias.get(this.fetches.get(alias) ?? "") ?? "");
+        if (!passThrough) throw new ServingError(Code.INTERNAL, `output ${alias} was not computed`);
+        outputs.set(alias, passThrough);
       }
-      // A fetch the segment does not produce (an input passed straight through): take it from the inputs.
-      const passThrough = inputs.get(this.feedAlias.get(this.fetches.get(alias) ?? "") ?? "");
-      if (!passThrough) throw new ServingError(Code.INTERNAL, `output ${alias} was not computed`);
-      outputs.set(alias, passThrough);
-    }
-    return outputs;
+      return outputs;
+    });
   }
 
   private async runSteps(
@@ -187,16 +190,14 @@ export class Plan {
 }
 
 /** A tensor for an ONNX input; a host variable (TF1 ref semantics) is read at this moment. */
-async function runSession(
+function runSession(
   session: InferenceSession,
   feeds: Record<string, OrtTensor>,
 ): Promise<InferenceSession.OnnxValueMapType> {
-  try {
-    return await session.run(feeds);
-  } catch (error: unknown) {
+  return session.run(feeds).catch((error: unknown) => {
     // onnxruntime reports bad shapes and similar input errors while running.
     throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
-  }
+  });
 }
 
 function tensorValue(values: ReadonlyMap<string, HostValue>, ref: string): Tensor {

@@ -19,6 +19,7 @@ import { DEFAULT_SIGNATURE } from "../../savedmodel/saved-model.js";
 import { httpStatusFor } from "./http-status.js";
 import { parseClassifyRegressRequest, writeClassifyResponse, writeRegressResponse } from "./json-examples.js";
 import { parsePredictRequest, writePredictResponse } from "./json-predict.js";
+import { JsonReader } from "./json-reader.js";
 import { matchRoute, type RestRoute, type VersionSelector } from "./routes.js";
 
 /** What the REST layer needs from the server core. */
@@ -70,7 +71,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestOp
   if (route.kind === "malformed") throw new ServingError(Code.INVALID_ARGUMENT, route.message);
   if (route.kind === "status") return send(res, 200, statusJson(route, options.backend), options);
 
-  const handle = options.backend.acquire(route.model, versionRequest(route.selector));
+  let handle: ServableHandle;
+  try {
+    handle = options.backend.acquire(route.model, versionRequest(route.selector));
+  } catch (error: unknown) {
+    // TF Serving parses an inference request's JSON before it looks the servable up: a syntax error wins.
+    if (route.kind === "inference")
+      checkJsonSyntax(await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY));
+    throw error;
+  }
   try {
     if (route.kind === "metadata") {
       const json = modelMetadataJson(route.model, handle.version, signatureDefs(handle.servable));
@@ -150,6 +159,13 @@ function statusJson(route: Extract<RestRoute, { kind: "status" }>, backend: Rest
     status: { error_code: v.error ? v.error.codeName : "OK", error_message: v.error?.message ?? "" },
   }));
   return JSON.stringify({ model_version_status: entries }, null, 1);
+}
+
+/** Throws the parser's INVALID_ARGUMENT when `body` is not one JSON document. */
+function checkJsonSyntax(body: Uint8Array): void {
+  const reader = new JsonReader(body);
+  reader.skipValue();
+  reader.finish();
 }
 
 function versionRequest(selector: VersionSelector): VersionRequest {

@@ -1,3 +1,4 @@
+import { DataType } from "../../../proto/gen/tensorflow/core/framework/types_pb.js";
 // Matrix products, Einsum and cumulative sums.
 import type { LoweringContext, OpHandler } from "../lowering.js";
 import { boolAttr, castTo, op, outputDType, stringAttr, unsupported } from "./util.js";
@@ -26,6 +27,22 @@ const matMul =
     ctx.setOutput(0, product);
   };
 
+/**
+ * TF MatMul takes matrices only (rank 2, "In[0] is not a matrix" otherwise), unlike ONNX MatMul, which
+ * broadcasts batches: floating-point MatMul lowers to Gemm, which enforces rank 2 (and transposes for
+ * free); integer types, which Gemm lacks on CPU, keep MatMul.
+ */
+const matMul2d: OpHandler = (ctx) => {
+  const out = outputDType(ctx);
+  if (out !== DataType.DT_FLOAT && out !== DataType.DT_DOUBLE)
+    return matMul("transpose_a", "transpose_b")(ctx);
+  const product = op(ctx, "Gemm", [ctx.input(0), ctx.input(1)], {
+    transA: boolAttr(ctx.node, "transpose_a", false) ? 1 : 0,
+    transB: boolAttr(ctx.node, "transpose_b", false) ? 1 : 0,
+  });
+  ctx.setOutput(0, product);
+};
+
 const einsum: OpHandler = (ctx) => {
   const equation = stringAttr(ctx.node, "equation", "");
   if (equation === "") throw unsupported(ctx, "empty equation");
@@ -42,7 +59,7 @@ const cumsum: OpHandler = (ctx) => {
 };
 
 export const LINALG_OPS: Readonly<Record<string, OpHandler>> = {
-  MatMul: matMul("transpose_a", "transpose_b"),
+  MatMul: matMul2d,
   BatchMatMul: matMul("adj_x", "adj_y"),
   BatchMatMulV2: matMul("adj_x", "adj_y"),
   BatchMatMulV3: matMul("adj_x", "adj_y"),
