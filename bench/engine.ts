@@ -74,7 +74,9 @@ try {
   const raw = await InferenceSession.create(onnxMlp(model.layers), { graphOptimizationLevel: "all" });
   const rawLoadMs = Number(process.hrtime.bigint() - start) / 1e6;
 
-  console.log(`MLP ${WIDTHS.join("→")} float32; ${ROUNDS} alternating rounds, median of the per-round ratios`);
+  console.log(
+    `MLP ${WIDTHS.join("→")} float32; ${ROUNDS} alternating rounds, median of the per-round ratios`,
+  );
   console.log(
     `load: ts-serving ${loadMs.toFixed(1)} ms (SavedModel → compiled plan), raw ONNX session ${rawLoadMs.toFixed(1)} ms`,
   );
