@@ -61,7 +61,7 @@ function decodeParts(
   rawLabel: string | undefined,
 ): { model: string; selector: VersionSelector } | undefined {
   try {
-    const model = unescape(rawModel ?? "");
+    const model = urlUnescape(rawModel ?? "");
     if (rawVersion !== undefined) {
       const version = BigInt(rawVersion);
       if (version > INT64_MAX) return undefined;
@@ -79,7 +79,7 @@ function decodeParts(
  * URL-decodes like curl_easy_unescape, which TF Serving uses: valid `%XX` escapes become bytes,
  * invalid ones stay as written; the bytes are read as UTF-8.
  */
-function unescape(text: string): string {
+function urlUnescape(text: string): string {
   if (!text.includes("%")) return text;
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
