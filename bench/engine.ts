@@ -7,50 +7,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
-import { buildOnnxModel } from "../src/compiler/onnx/model-builder.js";
-import { type DenseLayer, mlpSavedModel } from "../src/export/mlp.js";
+import { mlpSavedModel } from "../src/export/mlp.js";
 import { loadServable } from "../src/runtime/servable.js";
 import { listVersionDirs } from "../src/savedmodel/model-dir.js";
 import { writeSavedModel } from "../src/savedmodel/saved-model-writer.js";
 import { DataType } from "../src/tensor/dtype.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { SAVEDMODEL_FIXTURES, TFSERVING_FIXTURES } from "../test/fixtures.js";
+import { onnxMlp } from "./onnx-mlp.js";
 
 const WIDTHS = [256, 512, 512, 1];
 const BATCHES = [1, 32, 256];
 const ROUNDS = 25;
-
-/** The same MLP as plain ONNX: MatMul + Add (+ Relu), weights as initializers. */
-function onnxMlp(layers: readonly DenseLayer[]): Uint8Array {
-  const initializers = new Map<string, Tensor>();
-  const nodes = [];
-  let x = "x";
-  for (const [i, layer] of layers.entries()) {
-    initializers.set(`w${i}`, layer.kernel);
-    initializers.set(`b${i}`, layer.bias);
-    nodes.push({ opType: "MatMul", name: `mm${i}`, inputs: [x, `w${i}`], outputs: [`mm${i}`], attrs: {} });
-    const last = i === layers.length - 1;
-    nodes.push({
-      opType: "Add",
-      name: `add${i}`,
-      inputs: [`mm${i}`, `b${i}`],
-      outputs: [last ? "y" : `add${i}`],
-      attrs: {},
-    });
-    x = `add${i}`;
-    if (!last) {
-      nodes.push({ opType: "Relu", name: `relu${i}`, inputs: [x], outputs: [`relu${i}`], attrs: {} });
-      x = `relu${i}`;
-    }
-  }
-  return buildOnnxModel({
-    name: "mlp",
-    inputs: [{ name: "x", dtype: DataType.DT_FLOAT, shape: [-1, WIDTHS[0] ?? 0] }],
-    outputs: [{ name: "y", dtype: DataType.DT_FLOAT, shape: [-1, 1] }],
-    initializers,
-    nodes,
-  });
-}
 
 async function timePerCall(calls: number, call: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();

@@ -15,13 +15,11 @@ import { Worker } from "node:worker_threads";
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
 import { startRestServer } from "../src/api/tfs-rest/server.js";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
-import { buildOnnxModel } from "../src/compiler/onnx/model-builder.js";
 import { singleModelServerConfig } from "../src/core/model-config.js";
 import { ServerCore } from "../src/core/server-core.js";
 import { type DenseLayer, mlpReference } from "../src/export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../src/export/ranking-model.js";
-import { DataType } from "../src/tensor/dtype.js";
-import type { Tensor } from "../src/tensor/tensor.js";
+import { onnxMlp } from "./onnx-mlp.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,38 +31,6 @@ const { values: args } = parseArgs({
 const DURATION_S = Number(args.duration);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = (args.connections ?? "").split(",").map(Number);
-
-/** The ranking MLP as plain ONNX: MatMul + Add (+ Relu), weights as initializers (as bench/engine.ts). */
-function onnxMlp(layers: readonly DenseLayer[]): Uint8Array {
-  const initializers = new Map<string, Tensor>();
-  const nodes = [];
-  let x = "x";
-  for (const [i, layer] of layers.entries()) {
-    initializers.set(`w${i}`, layer.kernel);
-    initializers.set(`b${i}`, layer.bias);
-    const last = i === layers.length - 1;
-    nodes.push({ opType: "MatMul", name: `mm${i}`, inputs: [x, `w${i}`], outputs: [`mm${i}`], attrs: {} });
-    nodes.push({
-      opType: "Add",
-      name: `add${i}`,
-      inputs: [`mm${i}`, `b${i}`],
-      outputs: [last ? "y" : `add${i}`],
-      attrs: {},
-    });
-    x = `add${i}`;
-    if (!last) {
-      nodes.push({ opType: "Relu", name: `relu${i}`, inputs: [x], outputs: [`relu${i}`], attrs: {} });
-      x = `relu${i}`;
-    }
-  }
-  return buildOnnxModel({
-    name: "ranking_bare",
-    inputs: [{ name: "x", dtype: DataType.DT_FLOAT, shape: [-1, RANKING_MODEL.features] }],
-    outputs: [{ name: "y", dtype: DataType.DT_FLOAT, shape: [-1, 1] }],
-    initializers,
-    nodes,
-  });
-}
 
 /** The baseline: node:http + JSON.parse + onnxruntime + JSON.stringify, nothing else. */
 async function startBare(layers: readonly DenseLayer[]): Promise<{ server: Server; port: number }> {
