@@ -95,6 +95,13 @@ export async function runHotSwap(options: HotSwapOptions): Promise<HotSwapReport
   const staging = join(options.dir, "staging");
   await writeScaleModel(join(base, "1"), 1, { width, ballast });
   for (const v of [2, 3]) await writeScaleModel(join(staging, String(v)), v, { width, ballast });
+  // Prime the allocator with one load/close of a version-sized servable while another is loaded, as
+  // a swap does: the RSS baseline then already includes what malloc keeps after a swap's peak, so the
+  // before/after comparison measures versions leaked, not allocator high-water marks.
+  const primer = await loadServable(join(base, "1"));
+  const second = await loadServable(join(staging, "2"));
+  await primer.close();
+  await second.close();
 
   const loads: string[] = [];
   const closes: string[] = [];
