@@ -283,10 +283,12 @@ export interface ServerFlags {
 /** Adds every flag to a commander command, in both `--flag=value` and `--flag value` forms (bools also bare). */
 export function addServerFlags(command: Command): Command {
   for (const spec of SERVER_FLAGS) {
+    const shown = spec.default === "" ? '""' : String(spec.default);
+    const help = `${spec.help} (default: ${shown})${spec.ignored ? ` — accepted and ignored: ${spec.ignored}` : ""}`;
     const option =
       spec.type === "bool"
-        ? new Option(`--${spec.name} [bool]`, spec.help)
-        : new Option(`--${spec.name} <${spec.type === "string" ? "value" : spec.type}>`, spec.help);
+        ? new Option(`--${spec.name} [bool]`, help)
+        : new Option(`--${spec.name} <${spec.type === "string" ? "value" : spec.type}>`, help);
     command.addOption(option.default(undefined).argParser((raw: string) => raw));
   }
   return command;
