@@ -216,9 +216,9 @@ export class JsonReader {
   /** Number of open arrays/objects. */
   depth = 0;
   /** Per depth: members or elements seen so far. */
-  private readonly counts: Int32Array;
+  private counts: Int32Array;
   /** Per depth: 1 for an array, 0 for an object. */
-  private readonly arrays: Uint8Array;
+  private arrays: Uint8Array;
 
   /** Set by readNumber: the token is an integer (no '.', no exponent) within [−2^63, 2^64−1]. */
   numIsInt = false;
@@ -236,8 +236,10 @@ export class JsonReader {
     this.src = toBinaryString(body);
     this.end = this.src.length;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-    this.counts = new Int32Array(this.maxDepth + 2);
-    this.arrays = new Uint8Array(this.maxDepth + 2);
+    // Sized for typical nesting and grown on demand: a request pays for the depth it uses.
+    const initial = Math.min(this.maxDepth + 2, 16);
+    this.counts = new Int32Array(initial);
+    this.arrays = new Uint8Array(initial);
   }
 
   fail(reason: string, offset: number = this.pos): never {
@@ -302,8 +304,19 @@ export class JsonReader {
       this.fail(`Nesting is deeper than the limit of ${this.maxDepth} levels.`);
     }
     this.pos++;
+    if (d >= this.counts.length) this.growDepth();
     this.counts[d] = 0;
     this.arrays[d] = isArray;
+  }
+
+  private growDepth(): void {
+    const size = Math.min(this.counts.length * 2, this.maxDepth + 2);
+    const counts = new Int32Array(size);
+    counts.set(this.counts);
+    const arrays = new Uint8Array(size);
+    arrays.set(this.arrays);
+    this.counts = counts;
+    this.arrays = arrays;
   }
 
   /** In an array: true when another element follows (positioned at it), false after the closing ']'. */
