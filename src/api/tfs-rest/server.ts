@@ -16,6 +16,7 @@ import {
 import { signatureDefs } from "../../runtime/servable.js";
 import { modelMetadataJson } from "../../savedmodel/metadata.js";
 import { DEFAULT_SIGNATURE } from "../../savedmodel/saved-model.js";
+import { Deadlines } from "./deadlines.js";
 import { httpStatusFor } from "./http-status.js";
 import { parseClassifyRegressRequest, writeClassifyResponse, writeRegressResponse } from "./json-examples.js";
 import { parsePredictRequest, writePredictResponse } from "./json-predict.js";
@@ -53,12 +54,21 @@ const JSON_TYPE = "application/json";
  * const server = createServer(restHandler({ backend: core, timeoutMs: 30000 }));
  */
 export function restHandler(options: RestOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const timeoutMs = options.timeoutMs ?? 0;
+  const deadlines = timeoutMs > 0 ? new Deadlines(timeoutMs) : undefined;
   return (req, res) => {
-    handle(req, res, options).catch((error: unknown) => sendError(res, ServingError.from(error), options));
+    handle(req, res, options, deadlines).catch((error: unknown) =>
+      sendError(res, ServingError.from(error), options),
+    );
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: RestOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: RestOptions,
+  deadlines: Deadlines | undefined,
+): Promise<void> {
   const path = req.url ?? "/";
   if (!/^\/v1\//i.test(path)) return sendNotFoundPage(res, path);
   if (req.method === "OPTIONS") {
@@ -90,7 +100,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: RestOp
       route.verb === "predict"
         ? predict(handle, body)
         : inferExamples(route.verb, route.model, handle, body, options);
-    return send(res, 200, await withDeadline(run, options.timeoutMs ?? 0, res, options), options);
+    return send(res, 200, await withDeadline(run, deadlines, res, options), options);
   } finally {
     handle.release();
   }
@@ -209,28 +219,24 @@ const tooLarge = (limit: number) =>
   new BodyTooLarge(Code.RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes`);
 
 /**
- * Answers DEADLINE_EXCEEDED (504) once the deadline passes, as TF Serving's session-run timeout does;
- * the late result is then dropped (`send` skips a response already sent). One timer per request and
- * no extra promise on the normal path.
+ * Answers DEADLINE_EXCEEDED (504) once the REST timeout passes, as TF Serving's session-run timeout
+ * does; the late result is then dropped (`send` skips a response already sent).
  */
 async function withDeadline<T>(
   work: Promise<T>,
-  timeoutMs: number,
+  deadlines: Deadlines | undefined,
   res: ServerResponse,
   options: RestOptions,
 ): Promise<T> {
-  if (timeoutMs <= 0) return work;
-  const timer = setTimeout(() => {
-    sendError(
-      res,
-      new ServingError(Code.DEADLINE_EXCEEDED, `Request exceeded the REST timeout of ${timeoutMs} ms`),
-      options,
-    );
-  }, timeoutMs);
+  if (!deadlines) return work;
+  const id = deadlines.add(() => {
+    const message = `Request exceeded the REST timeout of ${options.timeoutMs} ms`;
+    sendError(res, new ServingError(Code.DEADLINE_EXCEEDED, message), options);
+  });
   try {
     return await work;
   } finally {
-    clearTimeout(timer);
+    deadlines.delete(id);
   }
 }
 
