@@ -321,27 +321,29 @@ export class JsonReader {
 
   /** In an array: true when another element follows (positioned at it), false after the closing ']'. */
   nextElement(): boolean {
+    return this.nextItem(93, "Missing a comma or ']' after an array element.") !== undefined;
+  }
+
+  /**
+   * Steps to the next item of the innermost array or object: past the closing byte (returning
+   * undefined), or past the separating comma to the item's first byte (returned), counting the item.
+   */
+  private nextItem(close: number, missingSeparator: string): number | undefined {
     let c = this.skipWs();
     const d = this.depth;
     const n = this.counts[d]!;
-    if (n === 0) {
-      if (c === 93) {
-        this.pos++;
-        this.depth--;
-        return false;
-      }
-    } else if (c === 44) {
-      this.pos++;
-      c = this.skipWs();
-    } else if (c === 93) {
+    if (c === close) {
       this.pos++;
       this.depth--;
-      return false;
-    } else {
-      this.fail("Missing a comma or ']' after an array element.");
+      return undefined;
+    }
+    if (n > 0) {
+      if (c !== 44) this.fail(missingSeparator);
+      this.pos++;
+      c = this.skipWs();
     }
     this.counts[d] = n + 1;
-    return true;
+    return c;
   }
 
   /** Elements read so far in the innermost open array (or members in the innermost object). */
@@ -366,27 +368,9 @@ export class JsonReader {
   }
 
   private nextMember(): boolean {
-    let c = this.skipWs();
-    const d = this.depth;
-    const n = this.counts[d]!;
-    if (n === 0) {
-      if (c === 125) {
-        this.pos++;
-        this.depth--;
-        return false;
-      }
-    } else if (c === 44) {
-      this.pos++;
-      c = this.skipWs();
-    } else if (c === 125) {
-      this.pos++;
-      this.depth--;
-      return false;
-    } else {
-      this.fail("Missing a comma or '}' after an object member.");
-    }
+    const c = this.nextItem(125, "Missing a comma or '}' after an object member.");
+    if (c === undefined) return false;
     if (c !== 34) this.fail("Missing a name for object member.");
-    this.counts[d] = n + 1;
     return true;
   }
 
