@@ -1,25 +1,29 @@
 /**
  * Request deadlines for one timeout value, checked by a single shared timer instead of one timer per
- * request (measured: a setTimeout/clearTimeout pair per request cost ~5% of REST throughput). All
- * deadlines are `now + timeoutMs`, so insertion order is deadline order and a tick stops at the first
- * one still pending. A deadline fires at most `timeoutMs / 10` late.
+ * request. Per request this is one map insert and delete — no timer, no closure, no extra promise:
+ * each of those measurably cost REST throughput. All deadlines are "now + timeoutMs", so insertion
+ * order is deadline order and a tick stops at the first one still pending; a deadline fires at most
+ * `timeoutMs / 10` (and at most 250 ms) late.
  *
  * @example
- * const deadlines = new Deadlines(30_000);
- * const id = deadlines.add(() => answer504());
+ * const deadlines = new Deadlines<ServerResponse>(30_000, (res) => answer504(res));
+ * const id = deadlines.add(res);
  * // ... when the request completes:
  * deadlines.delete(id);
  */
-export class Deadlines {
-  private readonly pending = new Map<number, { at: number; expire: () => void }>();
+export class Deadlines<T> {
+  private readonly pending = new Map<number, { at: number; item: T }>();
   private nextId = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly expire: (item: T) => void,
+  ) {}
 
-  add(expire: () => void): number {
+  add(item: T): number {
     const id = this.nextId++;
-    this.pending.set(id, { at: performance.now() + this.timeoutMs, expire });
+    this.pending.set(id, { at: Date.now() + this.timeoutMs, item });
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), Math.max(1, Math.min(this.timeoutMs / 10, 250)));
       this.timer.unref();
@@ -39,11 +43,11 @@ export class Deadlines {
   }
 
   private tick(): void {
-    const now = performance.now();
+    const now = Date.now();
     for (const [id, entry] of this.pending) {
       if (entry.at > now) break;
       this.pending.delete(id);
-      entry.expire();
+      this.expire(entry.item);
     }
   }
 }

@@ -55,7 +55,13 @@ const JSON_TYPE = "application/json";
  */
 export function restHandler(options: RestOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const timeoutMs = options.timeoutMs ?? 0;
-  const deadlines = timeoutMs > 0 ? new Deadlines(timeoutMs) : undefined;
+  const deadlines =
+    timeoutMs > 0
+      ? new Deadlines<ServerResponse>(timeoutMs, (res) => {
+          const message = `Request exceeded the REST timeout of ${timeoutMs} ms`;
+          sendError(res, new ServingError(Code.DEADLINE_EXCEEDED, message), options);
+        })
+      : undefined;
   return (req, res) => {
     handle(req, res, options, deadlines).catch((error: unknown) =>
       sendError(res, ServingError.from(error), options),
@@ -67,7 +73,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: RestOptions,
-  deadlines: Deadlines | undefined,
+  deadlines: Deadlines<ServerResponse> | undefined,
 ): Promise<void> {
   const path = req.url ?? "/";
   if (!/^\/v1\//i.test(path)) return sendNotFoundPage(res, path);
@@ -100,7 +106,13 @@ async function handle(
       route.verb === "predict"
         ? predict(handle, body)
         : inferExamples(route.verb, route.model, handle, body, options);
-    return send(res, 200, await withDeadline(run, deadlines, res, options), options);
+    // The REST timeout (TF Serving's session-run timeout): a late result is dropped by `send`.
+    const deadline = deadlines?.add(res);
+    try {
+      return send(res, 200, await run, options);
+    } finally {
+      if (deadline !== undefined) deadlines?.delete(deadline);
+    }
   } finally {
     handle.release();
   }
@@ -217,29 +229,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
 class BodyTooLarge extends ServingError {}
 const tooLarge = (limit: number) =>
   new BodyTooLarge(Code.RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes`);
-
-/**
- * Answers DEADLINE_EXCEEDED (504) once the REST timeout passes, as TF Serving's session-run timeout
- * does; the late result is then dropped (`send` skips a response already sent).
- */
-function withDeadline<T>(
-  work: Promise<T>,
-  deadlines: Deadlines | undefined,
-  res: ServerResponse,
-  options: RestOptions,
-): Promise<T> {
-  if (!deadlines) return work;
-  const id = deadlines.add(() => {
-    const message = `Request exceeded the REST timeout of ${options.timeoutMs} ms`;
-    sendError(res, new ServingError(Code.DEADLINE_EXCEEDED, message), options);
-  });
-  // Deleting on either outcome without an extra async frame (this runs on every request).
-  work.then(
-    () => deadlines.delete(id),
-    () => deadlines.delete(id),
-  );
-  return work;
-}
 
 function sendError(res: ServerResponse, error: ServingError, options: RestOptions): void {
   const status = error instanceof BodyTooLarge ? 413 : httpStatusFor(error.code);
