@@ -56,9 +56,9 @@ addServerFlags(program)
 function announce(server: RunningServer, flags: ServerFlags): void {
   const port = server.restPort;
   const models = server.core.models().map((m) => m.name);
-  process.stdout.write(
-    `ts-serving ready: ${models.join(", ")}${port ? ` on http://localhost:${port}` : ""}\n`,
-  );
+  const rest = port ? ` REST on http://localhost:${port}` : "";
+  const grpc = server.grpcPort ? ` gRPC on localhost:${server.grpcPort}` : "";
+  process.stdout.write(`ts-serving ready: ${models.join(", ")};${rest}${grpc}\n`);
   if (!port || flags.string("model_base_path") !== "" || flags.string("model_config_file") !== "") return;
   const row = Array.from({ length: RANKING_MODEL.features }, (_, i) => ((i % 7) / 10).toFixed(1)).join(", ");
   process.stdout.write(

@@ -1,4 +1,6 @@
 import type { Server } from "node:http";
+import type { Server as GrpcServer } from "@grpc/grpc-js";
+import { startGrpcServer } from "../api/tfs-grpc/server.js";
 import { startRestServer } from "../api/tfs-rest/server.js";
 import { readModelConfigFile, singleModelServerConfig } from "../core/model-config.js";
 import { ServerCore } from "../core/server-core.js";
@@ -13,6 +15,7 @@ import type { ServerFlags } from "./server-flags.js";
 export interface RunningServer {
   readonly core: ServerCore;
   readonly restPort: number | undefined;
+  readonly grpcPort: number | undefined;
   /** Stops accepting connections, lets in-flight requests finish, unloads every model. */
   stop(): Promise<void>;
 }
@@ -82,14 +85,28 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
       log(`Exporting HTTP/REST API at:localhost:${rest.port} ...`);
     }
   }
-  if (flags.int("port") !== 0)
-    log(`gRPC on port ${flags.int("port")} is not served yet (REST only in this version)`);
+  let grpc: { server: GrpcServer; port: number } | undefined;
+  if (flags.int("port") !== 0) {
+    grpc = await startGrpcServer({
+      core,
+      port: flags.int("port"),
+      tensorContentOutputs: flags.bool("enable_serialization_as_tensor_content"),
+      methodNameCheck,
+    });
+    log(`Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
+  }
 
   return {
     core,
     restPort: rest?.port,
+    grpcPort: grpc?.port,
     stop: async () => {
       stopPolling();
+      if (grpc) {
+        const server = grpc.server;
+        // No new calls; in-flight calls finish first.
+        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      }
       if (rest) {
         const server = rest.server;
         // No new connections; idle keep-alive sockets close now, busy ones after their response.
