@@ -1,8 +1,15 @@
 // TF Serving's gRPC API (tensorflow.serving.PredictionService and ModelService) on @grpc/grpc-js:
 // the service definitions come from the generated descriptors, the request semantics from
 // core/inference; this layer resolves ModelSpecs, maps errors to gRPC statuses and enforces deadlines.
-import { create, type DescMessage, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
+import {
+  create,
+  type DescFile,
+  type DescMessage,
+  type DescService,
+  fromBinary,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { anyPack, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import {
   type MethodDefinition,
   Server,
@@ -13,6 +20,8 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
 import { classify, multiInference, predict, regress } from "../../core/inference/index.js";
 import type { ServableHandle, VersionRequest, VersionStatus } from "../../core/manager.js";
 import { Code, invalidArgument, notFound, ServingError } from "../../errors.js";
@@ -60,7 +69,23 @@ export interface GrpcOptions {
   readonly tensorContentOutputs?: boolean;
   /** `--enable_signature_method_name_check`. */
   readonly methodNameCheck?: boolean;
+  /** Register `grpc.health.v1.Health` (default true); see HEALTH_SERVICE_NAMES. */
+  readonly healthCheck?: boolean;
+  /** Register gRPC server reflection v1 and v1alpha for the two TF Serving services (default true). */
+  readonly reflection?: boolean;
 }
+
+/**
+ * The names `grpc.health.v1.Health` reports SERVING while the server runs: the overall status `""`,
+ * TF Serving's short names (server.cc) and the fully-qualified service names.
+ */
+export const HEALTH_SERVICE_NAMES: readonly string[] = [
+  "",
+  "ModelService",
+  "PredictionService",
+  ModelService.typeName,
+  PredictionService.typeName,
+];
 
 const INT32_MAX = 2 ** 31 - 1;
 /** TF Serving's grpc_status_util.cc: longer error messages are cut and suffixed. */
@@ -94,6 +119,34 @@ function codec(input: DescMessage, output: DescMessage) {
     responseSerialize: (value: unknown) => Buffer.from(toBinary(output, value as never)),
     responseDeserialize: (bytes: Buffer) => fromBinary(output, bytes) as unknown,
   };
+}
+
+/** Every file `services` are declared in plus their transitive imports, each once, as FileDescriptorProto bytes. */
+export function fileDescriptorProtos(services: readonly DescService[]): Buffer[] {
+  const seen = new Set<string>();
+  const out: Buffer[] = [];
+  const visit = (file: DescFile) => {
+    if (seen.has(file.name)) return;
+    seen.add(file.name);
+    for (const dependency of file.dependencies) visit(dependency);
+    out.push(Buffer.from(toBinary(FileDescriptorProtoSchema, file.proto)));
+  };
+  for (const service of services) visit(service.file);
+  return out;
+}
+
+/** Server reflection for `services`, fed from the generated descriptors (no .proto files at runtime). */
+export function reflectionService(services: readonly DescService[]): ReflectionService {
+  type PackageDefinition = ConstructorParameters<typeof ReflectionService>[0];
+  // @grpc/reflection only reads `fileDescriptorProtos` of each entry; one entry carries them all.
+  const pkg: PackageDefinition = {
+    "tensorflow.serving": {
+      format: "Protocol Buffer 3 EnumDescriptorProto",
+      type: {},
+      fileDescriptorProtos: fileDescriptorProtos(services),
+    },
+  };
+  return new ReflectionService(pkg, { services: services.map((s) => s.typeName) });
 }
 
 /** The ServingError as the gRPC status TF Serving sends (codes share gRPC's numbering). */
@@ -292,12 +345,15 @@ function unary<Req, Res>(run: (request: Req) => Res | Promise<Res>) {
 
 /**
  * Starts TF Serving's gRPC services on `host:port` (insecure credentials) and resolves with the bound
- * port; stop with `server.tryShutdown` / `server.forceShutdown`.
+ * port; stop with `server.tryShutdown` / `server.forceShutdown`. Unless opted out, `grpc.health.v1.Health`
+ * (all HEALTH_SERVICE_NAMES SERVING; `health.setStatus` changes them) and server reflection are served too.
  *
  * @example
  * const { server, port } = await startGrpcServer({ core, port: 8500 });
  */
-export async function startGrpcServer(options: GrpcOptions): Promise<{ server: Server; port: number }> {
+export async function startGrpcServer(
+  options: GrpcOptions,
+): Promise<{ server: Server; port: number; health?: HealthImplementation }> {
   const maxBytes = options.maxReceiveMessageBytes ?? INT32_MAX;
   const server = new Server({
     "grpc.max_receive_message_length": maxBytes,
@@ -306,6 +362,14 @@ export async function startGrpcServer(options: GrpcOptions): Promise<{ server: S
   const handlers = grpcHandlers(options);
   server.addService(serviceDefinition(PredictionService), handlers.prediction);
   server.addService(serviceDefinition(ModelService), handlers.model);
+  let health: HealthImplementation | undefined;
+  if (options.healthCheck ?? true) {
+    health = new HealthImplementation(
+      Object.fromEntries(HEALTH_SERVICE_NAMES.map((name) => [name, "SERVING" as const])),
+    );
+    health.addToServer(server);
+  }
+  if (options.reflection ?? true) reflectionService([PredictionService, ModelService]).addToServer(server);
   const host = options.host ?? "0.0.0.0";
   const address = host.includes(":") ? `[${host}]:${options.port}` : `${host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) => {
@@ -313,5 +377,5 @@ export async function startGrpcServer(options: GrpcOptions): Promise<{ server: S
       error ? reject(error) : resolve(bound),
     );
   });
-  return { server, port };
+  return health === undefined ? { server, port } : { server, port, health };
 }

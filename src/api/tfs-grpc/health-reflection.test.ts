@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Client, credentials, Metadata, type Server, type ServiceError, status } from "@grpc/grpc-js";
+import { service as healthService } from "grpc-health-check";
+import { needsFixtures, tfServingModel } from "../../../test/fixtures.js";
+import { singleModelServerConfig } from "../../core/model-config.js";
+import { ServerCore } from "../../core/server-core.js";
+import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_service_pb.js";
+import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
+import { fileDescriptorProtos, HEALTH_SERVICE_NAMES, startGrpcServer } from "./server.js";
+
+const idleBackend = {
+  acquire: () => assert.fail("not used"),
+  status: () => [],
+  reloadConfig: async () => undefined,
+};
+
+const healthCheck = (client: Client, name: string): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const check = healthService.Check;
+    assert.ok(check);
+    client.makeUnaryRequest(
+      check.path,
+      check.requestSerialize,
+      check.responseDeserialize,
+      { service: name },
+      new Metadata(),
+      {},
+      (error, value) => (error ? reject(error) : resolve(value)),
+    );
+  });
+
+/** Length-delimited fields of a protobuf message, by field number (other wire types skipped). */
+function fields(bytes: Uint8Array): Map<number, Uint8Array[]> {
+  const out = new Map<number, Uint8Array[]>();
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [number, wireType] = reader.tag();
+    if (wireType === 2) out.set(number, [...(out.get(number) ?? []), reader.bytes()]);
+    else reader.skip(wireType);
+  }
+  return out;
+}
+const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
+
+/** One request on grpc.reflection.v1 ServerReflectionInfo: field `field` = `value`; the response bytes. */
+const reflect = (client: Client, field: number, value: string): Promise<Uint8Array> =>
+  new Promise((resolve, reject) => {
+    const call = client.makeBidiStreamRequest(
+      "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+      (request: Uint8Array) => Buffer.from(request),
+      (bytes: Buffer) => new Uint8Array(bytes),
+    );
+    call.on("data", (response: Uint8Array) => {
+      resolve(response);
+      call.end();
+    });
+    call.on("error", reject);
+    call.write(new BinaryWriter().tag(field, 2).string(value).finish());
+  });
+
+describe("tfs-grpc health and reflection", needsFixtures, () => {
+  let core: ServerCore;
+  let server: Server;
+  let client: Client;
+
+  before(async () => {
+    core = await ServerCore.create({
+      config: singleModelServerConfig(
+        "half_plus_two",
+        dirname(tfServingModel("saved_model_half_plus_two_cpu")),
+      ),
+      fileSystemPollWaitSeconds: 0,
+    });
+    const started = await startGrpcServer({ core, port: 0, host: "127.0.0.1" });
+    server = started.server;
+    client = new Client(`127.0.0.1:${started.port}`, credentials.createInsecure());
+  });
+
+  after(async () => {
+    client?.close();
+    server?.forceShutdown();
+    await core?.stop();
+  });
+
+  for (const name of HEALTH_SERVICE_NAMES) {
+    it(`grpc.health.v1.Health/Check("${name}") is SERVING`, async () => {
+      assert.deepEqual(await healthCheck(client, name), { status: "SERVING" });
+    });
+  }
+
+  it("Health/Check of an unknown service is NOT_FOUND", async () => {
+    await assert.rejects(
+      healthCheck(client, "nope"),
+      (error: ServiceError) => error.code === status.NOT_FOUND,
+    );
+  });
+
+  it("reflection list_services names the two TF Serving services", async () => {
+    const response = fields(await reflect(client, 7, "*"));
+    const list = fields(response.get(6)?.[0] ?? new Uint8Array());
+    const names = (list.get(1) ?? []).map((s) => text(fields(s).get(1)?.[0]));
+    assert.deepEqual(names.sort(), [
+      "tensorflow.serving.ModelService",
+      "tensorflow.serving.PredictionService",
+    ]);
+  });
+
+  it("reflection file_containing_symbol returns prediction_service.proto and its imports", async () => {
+    const response = fields(await reflect(client, 4, "tensorflow.serving.PredictionService"));
+    const files = fields(response.get(4)?.[0] ?? new Uint8Array()).get(1) ?? [];
+    const protos = files.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
+    const main = protos.find((p) => p.service.some((s) => s.name === "PredictionService"));
+    assert.equal(main?.name, "tensorflow_serving/apis/prediction_service.proto");
+    assert.deepEqual(
+      main?.service[0]?.method.map((m) => m.name),
+      ["Classify", "Regress", "Predict", "MultiInference", "GetModelMetadata"],
+    );
+    assert.ok(protos.some((p) => p.name === "tensorflow_serving/apis/predict.proto"));
+  });
+
+  it("fileDescriptorProtos lists each file once, imports first", () => {
+    const files = fileDescriptorProtos([PredictionService, ModelService]).map((b) =>
+      fromBinary(FileDescriptorProtoSchema, b),
+    );
+    const names = files.map((f) => f.name);
+    assert.equal(new Set(names).size, names.length);
+    const position = new Map(names.map((n, i) => [n, i]));
+    for (const file of files) {
+      for (const dependency of file.dependency) {
+        assert.ok((position.get(dependency) ?? Infinity) < (position.get(file.name) ?? -1), dependency);
+      }
+    }
+  });
+});
+
+describe("tfs-grpc health and reflection opt-out", () => {
+  it("healthCheck: false and reflection: false leave both unregistered", async () => {
+    const { server, port, health } = await startGrpcServer({
+      core: idleBackend,
+      port: 0,
+      host: "127.0.0.1",
+      healthCheck: false,
+      reflection: false,
+    });
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      assert.equal(health, undefined);
+      await assert.rejects(
+        healthCheck(client, ""),
+        (error: ServiceError) => error.code === status.UNIMPLEMENTED,
+      );
+      await assert.rejects(
+        reflect(client, 7, "*"),
+        (error: ServiceError) => error.code === status.UNIMPLEMENTED,
+      );
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+
+  it("health.setStatus turns a service NOT_SERVING", async () => {
+    const { server, port, health } = await startGrpcServer({ core: idleBackend, port: 0, host: "127.0.0.1" });
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      health?.setStatus("PredictionService", "NOT_SERVING");
+      assert.deepEqual(await healthCheck(client, "PredictionService"), { status: "NOT_SERVING" });
+      assert.deepEqual(await healthCheck(client, "ModelService"), { status: "SERVING" });
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+});
