@@ -259,6 +259,7 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     type: "bool",
     default: false,
     help: "standard grpc.health.v1 service",
+    ignored: "ts-serving always serves grpc.health.v1 (and reflection)",
   },
   {
     name: "enable_serialization_as_tensor_content",
