@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Client, credentials, Metadata, type Server, type ServiceError, status } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
-import { needsFixtures, tfServingModel } from "../../../test/fixtures.js";
-import { singleModelServerConfig } from "../../core/model-config.js";
-import { ServerCore } from "../../core/server-core.js";
+import { needsFixtures } from "../../../test/fixtures.js";
 import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_service_pb.js";
 import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
+import { useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
 import { fileDescriptorProtos, HEALTH_SERVICE_NAMES, startGrpcServer } from "./server.js";
 
 const idleBackend = {
@@ -64,44 +62,23 @@ const reflect = (client: Client, field: number, value: string): Promise<Uint8Arr
   });
 
 describe("tfs-grpc health and reflection", needsFixtures, () => {
-  let core: ServerCore;
-  let server: Server;
-  let client: Client;
-
-  before(async () => {
-    core = await ServerCore.create({
-      config: singleModelServerConfig(
-        "half_plus_two",
-        dirname(tfServingModel("saved_model_half_plus_two_cpu")),
-      ),
-      fileSystemPollWaitSeconds: 0,
-    });
-    const started = await startGrpcServer({ core, port: 0, host: "127.0.0.1" });
-    server = started.server;
-    client = new Client(`127.0.0.1:${started.port}`, credentials.createInsecure());
-  });
-
-  after(async () => {
-    client?.close();
-    server?.forceShutdown();
-    await core?.stop();
-  });
+  const grpc = useHalfPlusTwoGrpc();
 
   for (const name of HEALTH_SERVICE_NAMES) {
     it(`grpc.health.v1.Health/Check("${name}") is SERVING`, async () => {
-      assert.deepEqual(await healthCheck(client, name), { status: "SERVING" });
+      assert.deepEqual(await healthCheck(grpc.client, name), { status: "SERVING" });
     });
   }
 
   it("Health/Check of an unknown service is NOT_FOUND", async () => {
     await assert.rejects(
-      healthCheck(client, "nope"),
+      healthCheck(grpc.client, "nope"),
       (error: ServiceError) => error.code === status.NOT_FOUND,
     );
   });
 
   it("reflection list_services names the two TF Serving services", async () => {
-    const response = fields(await reflect(client, 7, "*"));
+    const response = fields(await reflect(grpc.client, 7, "*"));
     const list = fields(response.get(6)?.[0] ?? new Uint8Array());
     const names = (list.get(1) ?? []).map((s) => text(fields(s).get(1)?.[0]));
     assert.deepEqual(names.sort(), [
@@ -111,7 +88,7 @@ describe("tfs-grpc health and reflection", needsFixtures, () => {
   });
 
   it("reflection file_containing_symbol returns prediction_service.proto and its imports", async () => {
-    const response = fields(await reflect(client, 4, "tensorflow.serving.PredictionService"));
+    const response = fields(await reflect(grpc.client, 4, "tensorflow.serving.PredictionService"));
     const files = fields(response.get(4)?.[0] ?? new Uint8Array()).get(1) ?? [];
     const protos = files.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
     const main = protos.find((p) => p.service.some((s) => s.name === "PredictionService"));

@@ -1,29 +1,12 @@
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
-import { after, before, describe, it } from "node:test";
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { Client, credentials, Metadata, type Server, type ServiceError, status } from "@grpc/grpc-js";
-import { needsFixtures, tfServingModel } from "../../../test/fixtures.js";
-import { singleModelServerConfig } from "../../core/model-config.js";
-import { ServerCore } from "../../core/server-core.js";
+import { describe, it } from "node:test";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { needsFixtures } from "../../../test/fixtures.js";
 import { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
 import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_service_pb.js";
 import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
-import { startGrpcServer } from "./server.js";
-
-interface UnaryMethod<I extends DescMessage, O extends DescMessage> {
-  readonly name: string;
-  readonly parent: { readonly typeName: string };
-  readonly input: I;
-  readonly output: O;
-}
+import { type UnaryMethod, unaryCall, useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
 
 const P = PredictionService.method;
 const M = ModelService.method;
@@ -48,31 +31,18 @@ const examples = (...xs: number[]) => ({
 const spec = (signatureName = "") => ({ name: "half_plus_two", signatureName });
 
 describe("tfs-grpc malformed requests", needsFixtures, () => {
-  let core: ServerCore;
-  let server: Server;
-  let client: Client;
+  const grpc = useHalfPlusTwoGrpc();
 
   const call = <I extends DescMessage, O extends DescMessage>(
     method: UnaryMethod<I, O>,
     init: MessageInitShape<I>,
     deadline?: number,
-  ): Promise<MessageShape<O>> =>
-    new Promise((resolve, reject) => {
-      client.makeUnaryRequest(
-        `/${method.parent.typeName}/${method.name}`,
-        (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
-        (b: Buffer) => fromBinary(method.output, b),
-        create(method.input, init),
-        new Metadata(),
-        deadline === undefined ? {} : { deadline },
-        (error, value) => (error || value === undefined ? reject(error) : resolve(value)),
-      );
-    });
+  ): Promise<MessageShape<O>> => unaryCall(grpc.client, method, init, deadline);
 
   /** Sends `bytes` as they are to `path`. */
   const raw = (path: string, bytes: Uint8Array): Promise<Buffer> =>
     new Promise((resolve, reject) => {
-      client.makeUnaryRequest(
+      grpc.client.makeUnaryRequest(
         path,
         (b: Uint8Array) => Buffer.from(b),
         (b: Buffer) => b,
@@ -82,25 +52,6 @@ describe("tfs-grpc malformed requests", needsFixtures, () => {
         (error, value) => (error || value === undefined ? reject(error) : resolve(value)),
       );
     });
-
-  before(async () => {
-    core = await ServerCore.create({
-      config: singleModelServerConfig(
-        "half_plus_two",
-        dirname(tfServingModel("saved_model_half_plus_two_cpu")),
-      ),
-      fileSystemPollWaitSeconds: 0,
-    });
-    const started = await startGrpcServer({ core, port: 0, host: "127.0.0.1" });
-    server = started.server;
-    client = new Client(`127.0.0.1:${started.port}`, credentials.createInsecure());
-  });
-
-  after(async () => {
-    client?.close();
-    server?.forceShutdown();
-    await core?.stop();
-  });
 
   const cases: [name: string, send: () => Promise<unknown>, code: status, details?: RegExp][] = [
     [

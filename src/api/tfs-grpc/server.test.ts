@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
   create,
   type DescMessage,
@@ -10,23 +10,16 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Client, credentials, Metadata, type Server, type ServiceError, status } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { needsFixtures, tfServingModel } from "../../../test/fixtures.js";
 import { singleModelServerConfig } from "../../core/model-config.js";
-import { ServerCore } from "../../core/server-core.js";
 import { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
 import { SignatureDefMapSchema } from "../../proto/gen/tensorflow_serving/apis/get_model_metadata_pb.js";
 import { ModelVersionStatus_State } from "../../proto/gen/tensorflow_serving/apis/get_model_status_pb.js";
 import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_service_pb.js";
 import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
+import { type UnaryMethod, unaryCall, useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
 import { grpcStatus, startGrpcServer } from "./server.js";
-
-interface UnaryMethod<I extends DescMessage, O extends DescMessage> {
-  readonly name: string;
-  readonly parent: { readonly typeName: string };
-  readonly input: I;
-  readonly output: O;
-}
 
 const P = PredictionService.method;
 const M = ModelService.method;
@@ -41,26 +34,13 @@ const example = (x: number) => ({
 });
 
 describe("tfs-grpc server", needsFixtures, () => {
-  let core: ServerCore;
-  let server: Server;
-  let client: Client;
+  const grpc = useHalfPlusTwoGrpc();
 
   const rpc = <I extends DescMessage, O extends DescMessage>(
     method: UnaryMethod<I, O>,
     init: MessageInitShape<I>,
     deadline?: number,
-  ): Promise<MessageShape<O>> =>
-    new Promise((resolve, reject) => {
-      client.makeUnaryRequest(
-        `/${method.parent.typeName}/${method.name}`,
-        (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
-        (b: Buffer) => fromBinary(method.output, b),
-        create(method.input, init),
-        new Metadata(),
-        deadline === undefined ? {} : { deadline },
-        (error, value) => (error || value === undefined ? reject(error) : resolve(value)),
-      );
-    });
+  ): Promise<MessageShape<O>> => unaryCall(grpc.client, method, init, deadline);
 
   const rejectsWith = (promise: Promise<unknown>, code: status, details?: RegExp | string) =>
     assert.rejects(promise, (error: ServiceError) => {
@@ -69,22 +49,6 @@ describe("tfs-grpc server", needsFixtures, () => {
       else if (details) assert.match(error.details, details);
       return true;
     });
-
-  before(async () => {
-    core = await ServerCore.create({
-      config: singleModelServerConfig("half_plus_two", baseOf("saved_model_half_plus_two_cpu")),
-      fileSystemPollWaitSeconds: 0,
-    });
-    const started = await startGrpcServer({ core, port: 0, host: "127.0.0.1" });
-    server = started.server;
-    client = new Client(`127.0.0.1:${started.port}`, credentials.createInsecure());
-  });
-
-  after(async () => {
-    client?.close();
-    server?.forceShutdown();
-    await core?.stop();
-  });
 
   it("Predict with float_val: y = 0.5x + 2, model_spec echoes version 123 and serving_default", async () => {
     const response = await rpc(P.predict, {
