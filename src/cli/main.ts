@@ -2,7 +2,11 @@
 import { Command } from "commander";
 import { ServingError } from "../errors.js";
 import { RANKING_MODEL } from "../export/ranking-model.js";
+import { lifecycleLog } from "../observability/logger.js";
+import { addApiKeyCommand } from "./api-key-command.js";
 import { inspect } from "./inspect.js";
+import { addPushCommand } from "./push.js";
+import { addRolloutCommands } from "./rollout-commands.js";
 import { runCommand } from "./run.js";
 import { type RunningServer, reloadConfigFile, startModelServer } from "./serve.js";
 import { addServerFlags, type ServerFlags, serverFlags } from "./server-flags.js";
@@ -15,10 +19,12 @@ addServerFlags(program)
   .name("ts-serving")
   .description(
     "TensorFlow Serving for Node.js. Without a subcommand: the model server, with tensorflow_model_server's flags\n" +
-      "(no model flags: serves the embedded ranking_model). Subcommands: inspect, run.",
+      "(no model flags: serves the embedded ranking_model). Subcommands: inspect, run, push, rollout, rollback.",
   )
   .version(VERSION, "--ts_serving_version", "print the ts-serving version")
   .showHelpAfterError()
+  // Server flags only before a subcommand: `rollout --version 2` is the subcommand's --version.
+  .enablePositionalOptions()
   .action(async (opts: Record<string, unknown>) => {
     const flags = serverFlags(opts);
     if (flags.bool("version")) {
@@ -27,7 +33,8 @@ addServerFlags(program)
       );
       return;
     }
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    // Text lines for people by default; --log_format=json for log pipelines (docs/observability.md).
+    const log = lifecycleLog(flags.string("log_format") === "json" ? "json" : "text");
     const server = await startModelServer(flags, log);
     announce(server, flags);
     let stopping = false;
@@ -47,8 +54,10 @@ addServerFlags(program)
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGHUP", () => {
       const path = flags.string("model_config_file");
-      if (path === "") log("SIGHUP: no --model_config_file to reload");
-      else void reloadConfigFile(server.core, path, log);
+      if (path === "" && !server.trafficSplit) log("SIGHUP: no --model_config_file to reload");
+      // The config first: a split may name labels that the new config defines.
+      const config = path === "" ? Promise.resolve() : reloadConfigFile(server.core, path, log);
+      void config.then(() => server.trafficSplit?.reload(true));
     });
   });
 
@@ -127,6 +136,10 @@ program
       (chunk) => process.stdout.write(chunk),
     );
   });
+
+addRolloutCommands(program, (text) => process.stdout.write(text));
+addApiKeyCommand(program, (text) => process.stdout.write(text));
+addPushCommand(program, (text) => process.stdout.write(text));
 
 try {
   await program.parseAsync(process.argv);

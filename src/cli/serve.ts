@@ -1,26 +1,36 @@
 import type { Server } from "node:http";
 import type { Server as GrpcServer } from "@grpc/grpc-js";
+import { parseGrpcChannelArguments } from "../api/tfs-grpc/channel-args.js";
 import { startGrpcServer } from "../api/tfs-grpc/server.js";
 import { startRestServer } from "../api/tfs-rest/server.js";
+import { serverBatching } from "../batching/server-batching.js";
 import { readModelConfigFile, singleModelServerConfig } from "../core/model-config.js";
 import { ServerCore } from "../core/server-core.js";
 import { warmupServable } from "../core/warmup.js";
 import { ServingError } from "../errors.js";
+import type { LogFields } from "../observability/logger.js";
+import { prometheusPath } from "../observability/monitoring-config.js";
+import { Observability } from "../observability/observability.js";
 import type { ModelServerConfig } from "../proto/gen/tensorflow_serving/config/model_server_config_pb.js";
 import { loadServable } from "../runtime/servable.js";
 import { ensureDefaultModel } from "./default-model.js";
+import { guardMetrics, securityOptions } from "./security-options.js";
 import type { ServerFlags } from "./server-flags.js";
+import { TrafficSplitFile } from "./traffic-split-file.js";
 
 /** A started model server: the core, the REST port, and a graceful stop. */
 export interface RunningServer {
   readonly core: ServerCore;
   readonly restPort: number | undefined;
   readonly grpcPort: number | undefined;
+  /** --traffic_split_file, when given (SIGHUP reloads it). */
+  readonly trafficSplit?: TrafficSplitFile | undefined;
   /** Stops accepting connections, lets in-flight requests finish, unloads every model. */
   stop(): Promise<void>;
 }
 
-export type Log = (line: string) => void;
+/** A lifecycle log line; `fields` are its structured form (`--log_format=json`). */
+export type Log = (line: string, fields?: LogFields) => void;
 
 /**
  * Starts the server as `tensorflow_model_server` does: load the configured models (the embedded
@@ -29,6 +39,18 @@ export type Log = (line: string) => void;
  */
 export async function startModelServer(flags: ServerFlags, log: Log): Promise<RunningServer> {
   for (const { name, reason } of flags.ignoredSet) log(`flag --${name} is accepted and ignored: ${reason}`);
+  // Parsed before any model loads: a malformed --grpc_channel_arguments fails the start at once.
+  const channelArguments = parseGrpcChannelArguments(flags.string("grpc_channel_arguments"));
+  // TLS material, key files and JWKS are read before any model loads: a bad one fails the start at once.
+  const security = await securityOptions(flags);
+  for (const line of security.summary) log(line);
+  const monitoringFile = flags.string("monitoring_config_file");
+  const metricsPath = monitoringFile === "" ? undefined : await prometheusPath(monitoringFile);
+  const observability = new Observability({
+    prometheusPath: metricsPath,
+    accessLog: flags.string("access_log"),
+    otlpEndpoint: flags.string("otlp_traces_endpoint"),
+  });
   const config = await initialConfig(flags, log);
   const tags = flags
     .string("saved_model_tags")
@@ -37,37 +59,72 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
     .filter((t) => t.length > 0);
   const iterations = flags.int("num_request_iterations_for_warmup");
   const methodNameCheck = flags.bool("enable_signature_method_name_check");
+  // --enable_batching: every loaded version batches; a bad --batching_parameters_file stops startup.
+  const withBatching = await serverBatching({
+    enableBatching: flags.bool("enable_batching"),
+    batchingParametersFile: flags.string("batching_parameters_file"),
+    perModelParameters: flags.bool("enable_per_model_batching_parameters"),
+    adaptive: flags.bool("batching_adaptive"),
+    observer: observability.batching,
+  });
   const core = await ServerCore.create({
     config,
     fileSystemPollWaitSeconds: flags.int("file_system_poll_wait_seconds"),
     maxNumLoadRetries: flags.int("max_num_load_retries"),
     loadRetryIntervalMicros: Number(flags.bigint("load_retry_interval_micros")),
     allowVersionLabelsForUnavailableModels: flags.bool("allow_version_labels_for_unavailable_models"),
-    load: (dir) => loadServable(dir, { tags }),
+    remote: {
+      s3: flags.string("s3_endpoint") === "" ? {} : { endpoint: flags.string("s3_endpoint") },
+      cacheDir: flags.string("model_cache_dir"),
+    },
+    // Runtime latency inside batching (per run), trace spans outside (per request).
+    load: observability.tracedLoad(
+      withBatching(observability.timedLoad((dir) => loadServable(dir, { tags }))),
+      flags.bool("enable_batching"),
+    ),
     ...(flags.bool("enable_model_warmup")
       ? {
           warmup: async (servable, dir, id) => {
-            const { records } = await warmupServable(servable, dir, {
-              modelName: id.model,
-              version: id.version,
-              iterations: iterations > 0 ? iterations : 1,
-              methodNameCheck,
-            });
+            const { records } = await observability.timeWarmup(dir, () =>
+              warmupServable(servable, dir, {
+                modelName: id.model,
+                version: id.version,
+                iterations: iterations > 0 ? iterations : 1,
+                methodNameCheck,
+              }),
+            );
             if (records > 0)
               log(`model ${id.model} version ${id.version}: replayed ${records} warmup records`);
           },
         }
       : {}),
     listeners: {
-      state: (e) =>
-        log(`model ${e.model} version ${e.version}: ${e.state}${e.error ? ` (${e.error.message})` : ""}`),
+      state: (e) => {
+        observability.onState(e);
+        log(`model ${e.model} version ${e.version}: ${e.state}${e.error ? ` (${e.error.message})` : ""}`, {
+          event: "version_state",
+          model: e.model,
+          version: String(e.version),
+          state: e.state,
+          error: e.error?.message,
+        });
+      },
       loadRetry: (e) =>
         log(
           `model ${e.model} version ${e.version}: load attempt ${e.attempt} failed, retrying: ${e.error.message}`,
+          {
+            event: "load_retry",
+            model: e.model,
+            version: String(e.version),
+            attempt: e.attempt,
+            error: e.error.message,
+          },
         ),
     },
   });
 
+  const trafficSplit = await openTrafficSplit(flags, core, log);
+  const stopSplitPolling = trafficSplit?.poll(flags.int("model_config_file_poll_wait_seconds")) ?? (() => {});
   const stopPolling = pollConfigFile(flags, core, log);
   let rest: { server: Server; port: number } | undefined;
   const restPort = flags.int("rest_api_port");
@@ -81,27 +138,49 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
         timeoutMs: flags.int("rest_api_timeout_in_ms"),
         enableCors: flags.bool("rest_api_enable_cors_support"),
         methodNameCheck,
+        observability: guardMetrics(observability.rest, security.rest.auth, metricsPath),
+        ...security.rest,
       });
-      log(`Exporting HTTP/REST API at:localhost:${rest.port} ...`);
+      log(`Exporting HTTP/REST API at:localhost:${rest.port} ...`, {
+        event: "rest_listening",
+        port: rest.port,
+      });
     }
   }
   let grpc: { server: GrpcServer; port: number } | undefined;
-  if (flags.int("port") !== 0) {
+  const socketPath = flags.string("grpc_socket_path");
+  if (flags.int("port") !== 0 || socketPath !== "") {
     grpc = await startGrpcServer({
       core,
-      port: flags.int("port"),
+      // --port=0 with a socket path: gRPC on the UNIX socket only, as TF Serving.
+      port: flags.int("port") === 0 ? null : flags.int("port"),
+      ...(socketPath === "" ? {} : { socketPath }),
+      channelArguments,
       tensorContentOutputs: flags.bool("enable_serialization_as_tensor_content"),
       methodNameCheck,
+      // Observability first: it also sees the calls security refuses.
+      interceptors: [
+        observability.grpcInterceptor,
+        ...(security.grpc.interceptor ? [security.grpc.interceptor] : []),
+      ],
+      ...(security.grpc.credentials ? { credentials: security.grpc.credentials } : {}),
     });
-    log(`Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`);
+    if (socketPath !== "") log(`Running gRPC ModelServer at UNIX socket ${socketPath} ...`);
+    if (grpc.port !== 0)
+      log(`Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...`, {
+        event: "grpc_listening",
+        port: grpc.port,
+      });
   }
 
   return {
     core,
+    trafficSplit,
     restPort: rest?.port,
-    grpcPort: grpc?.port,
+    grpcPort: grpc?.port || undefined,
     stop: async () => {
       stopPolling();
+      stopSplitPolling();
       if (grpc) {
         const server = grpc.server;
         // No new calls; in-flight calls finish first.
@@ -116,6 +195,7 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
         });
       }
       await core.stop();
+      await observability.close();
     },
   };
 }
@@ -129,6 +209,22 @@ async function initialConfig(flags: ServerFlags, log: Log): Promise<ModelServerC
   log(`${created ? "Wrote" : "Serving"} the embedded default model ranking_model at ${defaultPath}`);
   const name = flags.string("model_name") === "default" ? "ranking_model" : flags.string("model_name");
   return singleModelServerConfig(name, defaultPath);
+}
+
+/** Applies --traffic_split_file before any port opens; a bad file stops the core and fails the start. */
+async function openTrafficSplit(
+  flags: ServerFlags,
+  core: ServerCore,
+  log: Log,
+): Promise<TrafficSplitFile | undefined> {
+  const path = flags.string("traffic_split_file");
+  if (path === "") return undefined;
+  try {
+    return await TrafficSplitFile.open(path, core, log);
+  } catch (error: unknown) {
+    await core.stop();
+    throw error;
+  }
 }
 
 /** Re-reads --model_config_file every --model_config_file_poll_wait_seconds; a bad file is logged and ignored. */

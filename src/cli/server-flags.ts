@@ -1,6 +1,11 @@
 import { availableParallelism } from "node:os";
 import { type Command, Option } from "commander";
 import { Code, ServingError } from "../errors.js";
+import {
+  DEFAULT_REST_HEADERS_TIMEOUT_MS,
+  DEFAULT_REST_MAX_BODY_BYTES,
+  DEFAULT_REST_REQUEST_TIMEOUT_MS,
+} from "../security/limits.js";
 
 type FlagType = "int32" | "int64" | "bool" | "string" | "float";
 
@@ -21,7 +26,12 @@ const NCPU = availableParallelism();
  */
 export const SERVER_FLAGS: readonly FlagSpec[] = [
   { name: "port", type: "int32", default: 8500, help: "gRPC port (0 disables TCP gRPC)" },
-  { name: "grpc_socket_path", type: "string", default: "", help: "also serve gRPC on this UNIX socket" },
+  {
+    name: "grpc_socket_path",
+    type: "string",
+    default: "",
+    help: "also serve gRPC on unix:<path> (with --port=0: only there)",
+  },
   { name: "rest_api_port", type: "int32", default: 8501, help: "HTTP/REST port (0 disables REST)" },
   {
     name: "rest_api_num_threads",
@@ -156,13 +166,18 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     default: "serve",
     help: "comma-separated MetaGraphDef tags to load",
   },
-  { name: "grpc_channel_arguments", type: "string", default: "", help: "k=v,k=v gRPC server arguments" },
+  {
+    name: "grpc_channel_arguments",
+    type: "string",
+    default: "",
+    help: "k=v,k=v gRPC server arguments, int32 values as numbers (e.g. grpc.max_receive_message_length=1073741824; default limit 2147483647 as TF Serving)",
+  },
   {
     name: "grpc_max_threads",
     type: "int32",
     default: 4 * NCPU,
     help: "gRPC threads",
-    ignored: "gRPC runs on the event loop",
+    ignored: "grpc-js serves calls on the Node event loop; inference runs on onnxruntime's threads",
   },
   {
     name: "enable_model_warmup",
@@ -266,6 +281,111 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     type: "bool",
     default: false,
     help: "Predict outputs in tensor_content",
+  },
+  {
+    name: "traffic_split_file",
+    type: "string",
+    default: "",
+    help: "ts-serving: JSON traffic split between versions (canary; docs/canary.md), re-read every --model_config_file_poll_wait_seconds and on SIGHUP",
+  },
+  {
+    name: "batching_adaptive",
+    type: "bool",
+    default: false,
+    help: "ts-serving: with --enable_batching, choose each batch's wait from the arrival rate and measured batch cost (0 at low load), capped by batch_timeout_micros (docs/batching.md)",
+  },
+  {
+    name: "s3_endpoint",
+    type: "string",
+    default: "",
+    help: "ts-serving: S3 endpoint URL for s3:// base paths, e.g. http://minio:9000 (path-style); default: env S3_ENDPOINT, AWS_ENDPOINT_URL, else AWS (docs/s3.md)",
+  },
+  {
+    name: "model_cache_dir",
+    type: "string",
+    default: "",
+    help: "ts-serving: where versions of s3:// base paths are downloaded and verified (default: <tmpdir>/ts-serving-model-cache)",
+  },
+  {
+    name: "log_format",
+    type: "string",
+    default: "text",
+    help: "ts-serving: server log lines on stderr as text, or json (pino: one JSON object a line, with fields) (docs/observability.md)",
+  },
+  {
+    name: "access_log",
+    type: "string",
+    default: "",
+    help: "ts-serving: one JSON line per REST/gRPC request (model, version, signature, API, status, latency, request id) to stdout, stderr or a file path; empty = off",
+  },
+  {
+    name: "otlp_traces_endpoint",
+    type: "string",
+    default: "",
+    help: "ts-serving: export OpenTelemetry spans (request, queue, run) over OTLP/HTTP to this URL, e.g. http://collector:4318/v1/traces; empty = off",
+  },
+  // Security and limits (docs/security.md).
+  {
+    name: "rest_api_enable_ssl",
+    type: "bool",
+    default: true,
+    help: "ts-serving: serve REST over HTTPS with --ssl_config_file too (TF Serving's REST is plain HTTP: false restores that)",
+  },
+  {
+    name: "auth_api_keys_file",
+    type: "string",
+    default: "",
+    help: "ts-serving: require credentials; API keys file, lines 'sha256:<hex> <name> [models=a,b]' (see `ts-serving new-api-key`)",
+  },
+  {
+    name: "auth_jwks_file",
+    type: "string",
+    default: "",
+    help: "ts-serving: require credentials; JWKS (JSON) whose public keys verify JWT bearer tokens (needs --auth_jwt_issuer and --auth_jwt_audience)",
+  },
+  { name: "auth_jwt_issuer", type: "string", default: "", help: "ts-serving: the JWT `iss` to accept" },
+  { name: "auth_jwt_audience", type: "string", default: "", help: "ts-serving: the JWT `aud` to accept" },
+  {
+    name: "auth_jwt_models_claim",
+    type: "string",
+    default: "models",
+    help: "ts-serving: JWT claim listing the models a token may use (absent claim = every model)",
+  },
+  {
+    name: "auth_jwt_clock_tolerance_seconds",
+    type: "int32",
+    default: 30,
+    help: "ts-serving: leeway for the JWT exp/nbf checks",
+  },
+  {
+    name: "auth_open_health_and_metrics",
+    type: "bool",
+    default: false,
+    help: "ts-serving: with authentication on, leave grpc.health.v1, REST model status and the metrics endpoint open",
+  },
+  {
+    name: "max_concurrent_requests_per_model",
+    type: "int32",
+    default: 0,
+    help: "ts-serving: inference requests running at once per model; excess refused at once (REST 503, gRPC RESOURCE_EXHAUSTED); 0 = unlimited",
+  },
+  {
+    name: "rest_api_max_body_bytes",
+    type: "int32",
+    default: DEFAULT_REST_MAX_BODY_BYTES,
+    help: "ts-serving: largest REST request body, after gzip inflation (larger → 413)",
+  },
+  {
+    name: "rest_api_headers_timeout_ms",
+    type: "int32",
+    default: DEFAULT_REST_HEADERS_TIMEOUT_MS,
+    help: "ts-serving: a REST client slower to send its request headers gets 408 and is disconnected (0 = no limit)",
+  },
+  {
+    name: "rest_api_request_timeout_ms",
+    type: "int32",
+    default: DEFAULT_REST_REQUEST_TIMEOUT_MS,
+    help: "ts-serving: the same for the whole request, body included (0 = no limit)",
   },
 ];
 
@@ -378,6 +498,9 @@ function validate(flags: ServerFlags): void {
   if (flags.string("batching_parameters_file") !== "" && !flags.bool("enable_batching")) {
     fail("--batching_parameters_file requires --enable_batching");
   }
+  if (flags.bool("batching_adaptive") && !flags.bool("enable_batching")) {
+    fail("--batching_adaptive requires --enable_batching");
+  }
   if (
     flags.bigint("tensorflow_session_parallelism") > 0n &&
     flags.bigint("tensorflow_intra_op_parallelism") > 0n &&
@@ -387,9 +510,37 @@ function validate(flags: ServerFlags): void {
       "Either --tensorflow_session_parallelism or --tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism may be set, not all three",
     );
   }
+  if (!["text", "json"].includes(flags.string("log_format"))) {
+    fail(`--log_format=${flags.string("log_format")}: expected text or json`);
+  }
   if (flags.bool("use_alts_credentials") && flags.string("ssl_config_file") !== "") {
     fail("--use_alts_credentials and --ssl_config_file cannot both be set");
   }
   if (flags.bool("use_alts_credentials"))
     fail("--use_alts_credentials: ALTS is not supported; use --ssl_config_file");
+  validateSecurityFlags(flags, fail);
+}
+
+/** The checks of the security and limits flags: a bad combination fails the start with a clear message. */
+function validateSecurityFlags(flags: ServerFlags, fail: (message: string) => void): void {
+  const jwks = flags.string("auth_jwks_file") !== "";
+  for (const name of ["auth_jwt_issuer", "auth_jwt_audience"]) {
+    if (jwks && flags.string(name) === "")
+      fail(`--auth_jwks_file needs --${name}: tokens are checked against it`);
+    if (!jwks && flags.string(name) !== "") fail(`--${name} needs --auth_jwks_file`);
+  }
+  for (const name of [
+    "auth_jwt_clock_tolerance_seconds",
+    "max_concurrent_requests_per_model",
+    "rest_api_headers_timeout_ms",
+    "rest_api_request_timeout_ms",
+  ]) {
+    if (flags.int(name) < 0) fail(`--${name}=${flags.int(name)}: must be >= 0`);
+  }
+  if (flags.int("rest_api_max_body_bytes") <= 0) fail("--rest_api_max_body_bytes must be > 0");
+  const headers = flags.int("rest_api_headers_timeout_ms");
+  const request = flags.int("rest_api_request_timeout_ms");
+  if (request > 0 && headers > request) {
+    fail("--rest_api_headers_timeout_ms must be <= --rest_api_request_timeout_ms (node requires it)");
+  }
 }

@@ -35,6 +35,11 @@
  * version until the new one is ready, and while *no* version is ready but some are pending (the only
  * version was deleted as its successor is being copied, or the base path changed) the previous
  * aspired versions stand. Pending versions are visible in `status(model).pending`.
+ * A version directory holding a `ts-serving-manifest.json` (written by `ts-serving push`, see
+ * docs/s3.md) is judged by it instead: aspired as soon as every file it lists has its size and
+ * SHA-256, and never while one does not (pending as `unverified`). Remote base paths (`s3://`) are
+ * listed by the `lister` option, which hands over local, verified copies.
+ *
  * Limits: a copy that stalls for longer than the stability window with a model file already in
  * place is picked up early (its load then fails and is retried as configured); files changed inside
  * a version after pickup are not noticed (as in TF Serving).
@@ -43,6 +48,8 @@ import { type Dirent, promises as fs, type Stats } from "node:fs";
 import { join } from "node:path";
 import { Code, ServingError } from "../errors.js";
 import { modelDirComplete } from "../savedmodel/completeness.js";
+import type { VersionLister } from "./version-lister.js";
+import { checkManifestDir, MANIFEST_NAME } from "./version-manifest.js";
 import { descending, missingSpecificVersions, selectVersions, type VersionPolicy } from "./version-policy.js";
 
 /** A model the source watches. */
@@ -62,7 +69,8 @@ export interface AspiredVersion {
 export interface PendingVersion {
   readonly version: bigint;
   readonly dir: string;
-  readonly reason: "incomplete" | "changing";
+  /** `unverified`: its ts-serving-manifest.json does not match its files (never loaded as is). */
+  readonly reason: "incomplete" | "changing" | "unverified";
   /** Consecutive polls it has looked the same in, this one excluded. */
   readonly stablePolls: number;
 }
@@ -93,6 +101,8 @@ export interface FileSystemSourceOptions {
   readonly incompletePolls?: number;
   /** In poll-once mode, the wait between polls while versions are pending (default 1000 ms). */
   readonly settleIntervalMs?: number;
+  /** Lists base paths the file system cannot (`s3://`, see version-lister.ts). */
+  readonly lister?: VersionLister;
 }
 
 interface Candidate {
@@ -102,6 +112,8 @@ interface Candidate {
   stablePolls: number;
   /** The listing whose contents were checked complete (see modelDirComplete). */
   contentChecked?: string;
+  /** With a ts-serving-manifest.json: whether the files match it (checked once per listing). */
+  manifest?: "verified" | "mismatch";
 }
 
 interface Watch {
@@ -228,8 +240,17 @@ export class FileSystemSource {
   private async pollModel(watch: Watch): Promise<void> {
     const { name, basePath, versionPolicy } = watch.model;
     let present: Map<bigint, string>;
+    let listerWarnings: readonly string[] = [];
+    const verified = new Set<bigint>();
     try {
-      present = await listVersions(name, basePath);
+      const listed = await this.options.lister?.list(watch.model);
+      if (listed) {
+        present = new Map([...listed.versions].map(([v, l]) => [v, l.dir]));
+        for (const [v, l] of listed.versions) if (l.verified) verified.add(v);
+        listerWarnings = listed.warnings;
+      } else {
+        present = await listVersions(name, basePath);
+      }
     } catch (error: unknown) {
       const failure = ServingError.from(error, Code.UNAVAILABLE);
       watch.status = { ...watch.status, error: failure };
@@ -243,11 +264,22 @@ export class FileSystemSource {
     for (const version of selectVersions(versionPolicy, present.keys())) {
       const dir = present.get(version)!;
       if (watch.picked.has(version)) continue;
+      if (verified.has(version)) {
+        watch.picked.set(version, dir);
+        watch.candidates.delete(version);
+        continue;
+      }
       const candidate = await this.examine(watch.candidates.get(version), dir);
       const needed = candidate.complete
         ? this.stabilityPolls
         : Math.max(this.stabilityPolls, this.incompletePolls);
-      if (candidate.stablePolls >= needed && (candidate.complete || candidate.fingerprint !== "")) {
+      // A manifest that matches is proof of completeness; one that does not match is never loaded.
+      const ready =
+        candidate.manifest === "verified" ||
+        (candidate.manifest === undefined &&
+          candidate.stablePolls >= needed &&
+          (candidate.complete || candidate.fingerprint !== ""));
+      if (ready) {
         watch.picked.set(version, dir);
         watch.candidates.delete(version);
       } else {
@@ -255,7 +287,8 @@ export class FileSystemSource {
         pending.push({
           version,
           dir,
-          reason: candidate.complete ? "changing" : "incomplete",
+          reason:
+            candidate.manifest === "mismatch" ? "unverified" : candidate.complete ? "changing" : "incomplete",
           stablePolls: candidate.stablePolls,
         });
       }
@@ -270,7 +303,9 @@ export class FileSystemSource {
     }));
     // Nothing ready but something pending: keep what is served until it is ready.
     const aspired = picked.length === 0 && pending.length > 0 ? watch.status.aspired : picked;
-    const warning = warningFor(watch.model, present);
+    const warning =
+      [warningFor(watch.model, present), ...listerWarnings].filter((w) => w !== undefined).join("; ") ||
+      undefined;
     watch.status = { aspired, pending, ...(warning === undefined ? {} : { warning }) };
     this.report(watch, [
       ...(warning === undefined ? [] : [{ type: "warning" as const, model: name, message: warning }]),
@@ -292,6 +327,22 @@ export class FileSystemSource {
       complete = false;
     }
     const same = previous !== undefined && previous.dir === dir && previous.fingerprint === fingerprint;
+    if (`\n${fingerprint}`.includes(`\n${MANIFEST_NAME}\tf`)) {
+      // Published by `ts-serving push` (or copied with its manifest): the checksums decide, at once.
+      const manifest =
+        same && previous.manifest !== undefined
+          ? previous.manifest
+          : (await checkManifestDir(dir))?.problem === undefined
+            ? "verified"
+            : "mismatch";
+      return {
+        dir,
+        fingerprint,
+        complete: manifest === "verified",
+        stablePolls: same ? previous.stablePolls + 1 : 0,
+        manifest,
+      };
+    }
     // Names alone can look complete while a file is still short (saved_model.pb copied first, then a
     // pause): once the listing is stable, check the contents too — once per distinct listing.
     const settled = same || this.stabilityPolls === 0;

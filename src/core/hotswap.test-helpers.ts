@@ -11,7 +11,22 @@ import { loadServable, type Servable } from "../runtime/servable.js";
 import { askScale, sleep, writeScaleModel } from "./core.test-helpers.js";
 import type { LoadFn } from "./load-retry.js";
 import type { StateChangeEvent, VersionState } from "./manager.js";
-import { ServerCore } from "./server-core.js";
+import { ServerCore, type ServerCoreOptions } from "./server-core.js";
+
+/**
+ * Where the versions go, when not into a local base path (e.g. S3, see test/s3): in-process runs
+ * only (runHotSwap), since functions do not cross to runHotSwapIsolated's child process.
+ */
+export interface HotSwapRepository {
+  /** The base path the core polls. */
+  readonly basePath: string;
+  /** Makes version `version`, written complete at `dir`, appear under the base path. */
+  publish(version: number, dir: string): Promise<void>;
+  /** Deletes a retired version from the base path. */
+  remove(version: number): Promise<void>;
+  /** Extra core options (e.g. `remote` for s3://). */
+  readonly coreOptions?: Pick<ServerCoreOptions, "remote">;
+}
 
 export interface HotSwapOptions {
   /** Scratch directory (created; the model base path and a staging area go inside). */
@@ -25,6 +40,8 @@ export interface HotSwapOptions {
   readonly ballast?: number;
   /** Polling period in seconds (default 0.25). */
   readonly pollSeconds?: number;
+  /** Publish through this repository instead of writing into `<dir>/models/scale` (in-process only). */
+  readonly repository?: HotSwapRepository;
 }
 
 export interface LatencySummary {
@@ -91,14 +108,17 @@ export async function runHotSwap(options: HotSwapOptions): Promise<HotSwapReport
   const seconds = Math.max(MIN_HOTSWAP_SECONDS, options.seconds ?? 22);
   const width = options.width ?? 64;
   const ballast = options.ballast ?? 32_768;
-  const base = join(options.dir, "models", "scale");
+  const repository = options.repository;
+  const base = repository?.basePath ?? join(options.dir, "models", "scale");
   const staging = join(options.dir, "staging");
-  await writeScaleModel(join(base, "1"), 1, { width, ballast });
+  const first = repository ? join(staging, "1") : join(base, "1");
+  await writeScaleModel(first, 1, { width, ballast });
   for (const v of [2, 3]) await writeScaleModel(join(staging, String(v)), v, { width, ballast });
+  await repository?.publish(1, first);
   // Prime the allocator with one load/close of a version-sized servable while another is loaded, as
   // a swap does: the RSS baseline then already includes what malloc keeps after a swap's peak, so the
   // before/after comparison measures versions leaked, not allocator high-water marks.
-  const primer = await loadServable(join(base, "1"));
+  const primer = await loadServable(first);
   const second = await loadServable(join(staging, "2"));
   await primer.close();
   await second.close();
@@ -128,6 +148,7 @@ export async function runHotSwap(options: HotSwapOptions): Promise<HotSwapReport
         labels: new Map(),
       },
     ],
+    ...repository?.coreOptions,
     fileSystemPollWaitSeconds: options.pollSeconds ?? 0.25,
     stabilityPolls: 1,
     maxNumLoadRetries: 0,
@@ -199,17 +220,21 @@ export async function runHotSwap(options: HotSwapOptions): Promise<HotSwapReport
   // Version 2 arrives the slow way: copied file by file, saved_model.pb first, over ~1 s.
   await at(STEADY_END_S);
   let swapStart = performance.now();
-  await copySlowly(join(staging, "2"), join(base, "2"), 250);
+  if (repository) await repository.publish(2, join(staging, "2"));
+  else await copySlowly(join(staging, "2"), join(base, "2"), 250);
   swaps.push({ from: swapStart, to: (await endOf(1n)) + 500 });
   // Version 3 arrives the safe way: assembled under a hidden name and renamed into place.
   await at(11);
   swapStart = performance.now();
-  await writeScaleModel(join(base, "3"), 3, { width, ballast });
+  if (repository) await repository.publish(3, join(staging, "3"));
+  else await writeScaleModel(join(base, "3"), 3, { width, ballast });
   swaps.push({ from: swapStart, to: (await endOf(2n)) + 500 });
   // Clean-up of retired versions: nothing to unload any more.
   await at(16);
-  await rm(join(base, "1"), { recursive: true });
-  await rm(join(base, "2"), { recursive: true });
+  for (const v of [1, 2]) {
+    if (repository) await repository.remove(v);
+    else await rm(join(base, String(v)), { recursive: true });
+  }
   await at(seconds);
   trafficOn = false;
   await traffic;

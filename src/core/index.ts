@@ -38,8 +38,26 @@ export {
   singleModelEntry,
   singleModelServerConfig,
 } from "./model-config.js";
+export { type PublishOptions, type PublishResult, publishVersion } from "./publish.js";
+export type { S3Options } from "./s3-client.js";
 export { ServerCore, type ServerCoreEvents, type ServerCoreOptions } from "./server-core.js";
 export { computeLabelMap, type LabelMap, resolveLabel } from "./version-labels.js";
+export {
+  defaultModelCacheDir,
+  type ListedVersion,
+  type RemoteRepositoryOptions,
+  remoteLister,
+  type VersionLister,
+  type VersionListing,
+} from "./version-lister.js";
+export {
+  buildManifest,
+  MANIFEST_NAME,
+  type ManifestFile,
+  parseManifest,
+  type VersionManifest,
+  verifyAgainstManifest,
+} from "./version-manifest.js";
 export {
   DEFAULT_VERSION_POLICY,
   describeVersionPolicy,

@@ -48,6 +48,11 @@ export interface ServableHandle {
 export interface VersionRequest {
   readonly version?: bigint | undefined;
   readonly label?: string | undefined;
+  /**
+   * The request's headers (REST) or metadata (gRPC) by lower-case name: a traffic split's sticky
+   * key is read from it when the request names neither version nor label (see traffic-split.ts).
+   */
+  readonly header?: ((name: string) => string | undefined) | undefined;
 }
 
 export interface ManagerOptions {

@@ -15,7 +15,10 @@ import {
   type VersionStatus,
 } from "./manager.js";
 import { checkNoPlatformChanges, type ModelConfigEntry, modelConfigEntries } from "./model-config.js";
+import { ShadowMirror, type ShadowReport } from "./shadow-traffic.js";
+import { checkTrafficSplit, TrafficRouter, type TrafficSplit } from "./traffic-split.js";
 import { computeLabelMap, type LabelMap } from "./version-labels.js";
+import { type RemoteRepositoryOptions, remoteLister, type VersionLister } from "./version-lister.js";
 
 export interface ServerCoreOptions {
   /** The models to serve: validated entries, or a ModelServerConfig (validated here). Not both. */
@@ -33,6 +36,8 @@ export interface ServerCoreOptions {
   readonly incompletePolls?: number;
   /** Lets a new label point at a version that is not AVAILABLE yet. */
   readonly allowVersionLabelsForUnavailableModels?: boolean;
+  /** `s3://` base paths: endpoint, region, download cache (docs/s3.md). */
+  readonly remote?: RemoteRepositoryOptions;
   /** Loads a version directory (default `loadServable`). */
   readonly load?: LoadFn;
   /** Runs while a version is LOADING (warmup); a failure fails the load. */
@@ -61,9 +66,12 @@ export interface ServerCoreEvents extends ManagerEvents {
 export class ServerCore {
   private readonly manager: ServableManager;
   private readonly source: FileSystemSource;
+  private readonly lister: VersionLister;
   private readonly sourceListeners = new Set<(event: SourceEvent) => void>();
   private readonly pollWaitMs: number;
   private readonly allowUnavailableLabels: boolean;
+  private readonly traffic = new TrafficRouter();
+  private readonly shadow = new ShadowMirror();
   private entries: readonly ModelConfigEntry[] = [];
   /** Models a startup or reload waits for. */
   private readonly awaited = new Set<string>();
@@ -82,7 +90,9 @@ export class ServerCore {
       maxNumLoadRetries: options.maxNumLoadRetries ?? 5,
       loadRetryIntervalMs: micros < 0 ? 0 : micros / 1000,
     });
+    this.lister = remoteLister(options.remote);
     this.source = new FileSystemSource({
+      lister: this.lister,
       onAspiredVersions: (model, versions) => this.aspire(model, versions),
       onEvent: (event) => {
         for (const listener of this.sourceListeners) listener(event);
@@ -146,9 +156,36 @@ export class ServerCore {
     return run;
   }
 
-  /** A handle on the requested version (see ServableManager.acquire for the errors). */
+  /**
+   * A handle on the requested version (see ServableManager.acquire for the errors); a request naming
+   * no version or label goes where the model's traffic split sends it, and a sampled one may be
+   * mirrored to the split's shadow version (see setTrafficSplit).
+   */
   acquire(model: string, request: VersionRequest = {}): ServableHandle {
-    return this.manager.acquire(model, request);
+    const isAvailable = (m: string, v: bigint) => this.manager.stateOf(m, v) === "AVAILABLE";
+    const labels = this.manager.labelMap();
+    const handle = this.manager.acquire(model, this.traffic.route(model, request, labels, isAvailable));
+    const shadow = this.traffic.get().get(model)?.shadow;
+    return this.shadow.mirror(handle, shadow, labels, (version) => this.manager.acquire(model, { version }));
+  }
+
+  /** What each model's shadow traffic measured (latency, output difference) since startup. */
+  shadowReport(): ShadowReport[] {
+    return this.shadow.report();
+  }
+
+  /**
+   * Replaces the traffic split (docs/canary.md); INVALID_ARGUMENT, and nothing changes, when it names
+   * a model outside the config or a label the model does not define.
+   */
+  setTrafficSplit(split: TrafficSplit): void {
+    checkTrafficSplit(split, this.entries);
+    this.traffic.set(split);
+  }
+
+  /** The traffic split in force (empty: every model serves its latest version, as TF Serving). */
+  trafficSplit(): TrafficSplit {
+    return this.traffic.get();
   }
 
   /** A model's versions, highest first, END entries included (see ServableManager.status). */
@@ -196,6 +233,7 @@ export class ServerCore {
     this.stopped = true;
     await this.source.stop();
     await this.manager.stop();
+    await this.lister.close();
   }
 
   /** Labels first (as TF Serving), then the source's models, then waits for the new ones. */

@@ -4,15 +4,20 @@ import { baseDType, DataType, dtypeShortName } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { tensorFromProto } from "../tensor/tensor-proto.js";
 
+/** Options of one signature run. */
+export interface RunOptions {
+  /** Output aliases to compute (default: all). */
+  outputFilter?: readonly string[] | undefined;
+  /** Aborting gives up on the run: a request still waiting in a batching queue leaves it at once. */
+  signal?: AbortSignal | undefined;
+}
+
 /** Runs one signature of a loaded model version. */
 export interface SignatureRunner {
   readonly key: string;
   readonly def: SignatureDef;
   /** Runs with inputs keyed by signature input alias; returns outputs by alias (all, or `outputFilter`). */
-  run(
-    inputs: ReadonlyMap<string, Tensor>,
-    options?: { outputFilter?: readonly string[] },
-  ): Promise<Map<string, Tensor>>;
+  run(inputs: ReadonlyMap<string, Tensor>, options?: RunOptions): Promise<Map<string, Tensor>>;
 }
 
 export type RunTensors = (

@@ -11,9 +11,11 @@ import {
 } from "@bufbuild/protobuf";
 import { anyPack, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import {
+  type Metadata,
   type MethodDefinition,
   Server,
   ServerCredentials,
+  type ServerInterceptor,
   type ServerUnaryCall,
   type ServiceDefinition,
   type StatusObject,
@@ -49,6 +51,7 @@ import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_serv
 import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
 import type { ModelServerConfig } from "../../proto/gen/tensorflow_serving/config/model_server_config_pb.js";
 import { signatureDefs } from "../../runtime/servable.js";
+import type { GrpcChannelArguments } from "./channel-args.js";
 
 /** What the gRPC layer needs from the server core (ServerCore satisfies it). */
 export interface GrpcBackend {
@@ -59,12 +62,16 @@ export interface GrpcBackend {
 
 export interface GrpcOptions {
   readonly core: GrpcBackend;
-  /** TCP port; 0 = any free port. */
-  readonly port: number;
+  /** TCP port; 0 = any free port; null = no TCP listener (`--port=0` with `--grpc_socket_path`). */
+  readonly port: number | null;
   /** Default 0.0.0.0. */
   readonly host?: string;
+  /** Also listen on `unix:<socketPath>` (`--grpc_socket_path`), with the same credentials. */
+  readonly socketPath?: string;
   /** Largest accepted (and sent) message; default INT32_MAX as TF Serving's server.cc sets it. */
   readonly maxReceiveMessageBytes?: number;
+  /** `--grpc_channel_arguments` (see channel-args.ts), applied over the defaults: they win. */
+  readonly channelArguments?: GrpcChannelArguments;
   /** `--enable_serialization_as_tensor_content`: Predict outputs in tensor_content. */
   readonly tensorContentOutputs?: boolean;
   /** `--enable_signature_method_name_check`. */
@@ -73,6 +80,10 @@ export interface GrpcOptions {
   readonly healthCheck?: boolean;
   /** Register gRPC server reflection v1 and v1alpha for the two TF Serving services (default true). */
   readonly reflection?: boolean;
+  /** grpc-js server interceptors, outermost first (observability: metrics, request ids, access log, spans). */
+  readonly interceptors?: readonly ServerInterceptor[] | undefined;
+  /** `--ssl_config_file`: TLS (mTLS when client_verify), see src/security/tls.ts; default insecure. */
+  readonly credentials?: ServerCredentials | undefined;
 }
 
 /**
@@ -159,14 +170,21 @@ export function grpcStatus(error: unknown): Partial<StatusObject> {
   return { code: serving.code as number, details: message };
 }
 
-/** ModelSpec → the core's version request, as TF Serving's ServerCore::GetServableHandle reads it. */
-export function resolveModelSpec(spec: ModelSpec | undefined): { model: string; request: VersionRequest } {
+/**
+ * ModelSpec → the core's version request, as TF Serving's ServerCore::GetServableHandle reads it;
+ * the call's metadata goes along for a traffic split's sticky key (canary routing).
+ */
+export function resolveModelSpec(
+  spec: ModelSpec | undefined,
+  metadata?: Metadata,
+): { model: string; request: VersionRequest } {
   const model = spec?.name ?? "";
   if (model === "") throw invalidArgument("ModelSpec has no name specified.");
   const choice = spec?.versionChoice;
   if (choice?.case === "version") return { model, request: { version: choice.value.value } };
   if (choice?.case === "versionLabel") return { model, request: { label: choice.value } };
-  return { model, request: {} };
+  if (!metadata) return { model, request: {} };
+  return { model, request: { header: (name) => metadata.get(name).find((v) => typeof v === "string") } };
 }
 
 /** The handlers, keyed by proto method name, for both services. */
@@ -178,8 +196,12 @@ export function grpcHandlers(options: Omit<GrpcOptions, "port" | "host">): {
   const inference = { methodNameCheck: options.methodNameCheck ?? false };
 
   /** Runs `fn` on the handle the spec names; the handle is released when `fn` settles. */
-  const withHandle = async <T>(spec: ModelSpec | undefined, fn: (h: ServableHandle) => Promise<T>) => {
-    const { model, request } = resolveModelSpec(spec);
+  const withHandle = async <T>(
+    spec: ModelSpec | undefined,
+    fn: (h: ServableHandle) => Promise<T>,
+    metadata?: Metadata,
+  ) => {
+    const { model, request } = resolveModelSpec(spec, metadata);
     const handle = core.acquire(model, request);
     try {
       return await fn(handle);
@@ -189,19 +211,22 @@ export function grpcHandlers(options: Omit<GrpcOptions, "port" | "host">): {
   };
 
   const prediction: UntypedServiceImplementation = {
-    Predict: unary((req: Parameters<typeof predict>[2]) =>
-      withHandle(req.modelSpec, (h) =>
-        predict(h.servable, h.version, req, {
-          ...inference,
-          tensorContentOutputs: options.tensorContentOutputs ?? false,
-        }),
+    Predict: unary((req: Parameters<typeof predict>[2], metadata) =>
+      withHandle(
+        req.modelSpec,
+        (h) =>
+          predict(h.servable, h.version, req, {
+            ...inference,
+            tensorContentOutputs: options.tensorContentOutputs ?? false,
+          }),
+        metadata,
       ),
     ),
-    Classify: unary((req: Parameters<typeof classify>[2]) =>
-      withHandle(req.modelSpec, (h) => classify(h.servable, h.version, req, inference)),
+    Classify: unary((req: Parameters<typeof classify>[2], metadata) =>
+      withHandle(req.modelSpec, (h) => classify(h.servable, h.version, req, inference), metadata),
     ),
-    Regress: unary((req: Parameters<typeof regress>[2]) =>
-      withHandle(req.modelSpec, (h) => regress(h.servable, h.version, req, inference)),
+    Regress: unary((req: Parameters<typeof regress>[2], metadata) =>
+      withHandle(req.modelSpec, (h) => regress(h.servable, h.version, req, inference), metadata),
     ),
     MultiInference: unary(async (req: Parameters<typeof multiInference>[1]) => {
       let handle: ServableHandle | undefined;
@@ -306,7 +331,7 @@ async function reloadConfig(core: GrpcBackend, req: ReloadConfigRequest): Promis
  * A grpc-js unary handler around `run`: errors become TF Serving's gRPC statuses, and when the call's
  * deadline passes first the answer is DEADLINE_EXCEEDED (the late result is dropped).
  */
-function unary<Req, Res>(run: (request: Req) => Res | Promise<Res>) {
+function unary<Req, Res>(run: (request: Req, metadata: Metadata) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -335,7 +360,7 @@ function unary<Req, Res>(run: (request: Req) => Res | Promise<Res>) {
       if (timer !== undefined) clearTimeout(timer);
     });
     Promise.resolve()
-      .then(() => run(call.request))
+      .then(() => run(call.request, call.metadata))
       .then(
         (value) => finish(null, value),
         (error: unknown) => finish(grpcStatus(error)),
@@ -344,9 +369,10 @@ function unary<Req, Res>(run: (request: Req) => Res | Promise<Res>) {
 }
 
 /**
- * Starts TF Serving's gRPC services on `host:port` (insecure credentials) and resolves with the bound
- * port; stop with `server.tryShutdown` / `server.forceShutdown`. Unless opted out, `grpc.health.v1.Health`
- * (all HEALTH_SERVICE_NAMES SERVING; `health.setStatus` changes them) and server reflection are served too.
+ * Starts TF Serving's gRPC services on `host:port` and/or `unix:<socketPath>` (insecure unless
+ * `credentials`) and resolves with the bound TCP port (0 without TCP); stop with `server.tryShutdown` /
+ * `server.forceShutdown`. Unless opted out, `grpc.health.v1.Health` (all HEALTH_SERVICE_NAMES SERVING;
+ * `health.setStatus` changes them) and server reflection are served too.
  *
  * @example
  * const { server, port } = await startGrpcServer({ core, port: 8500 });
@@ -358,6 +384,8 @@ export async function startGrpcServer(
   const server = new Server({
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": INT32_MAX,
+    ...options.channelArguments,
+    ...(options.interceptors ? { interceptors: [...options.interceptors] } : {}),
   });
   const handlers = grpcHandlers(options);
   server.addService(serviceDefinition(PredictionService), handlers.prediction);
@@ -372,10 +400,18 @@ export async function startGrpcServer(
   if (options.reflection ?? true) reflectionService([PredictionService, ModelService]).addToServer(server);
   const host = options.host ?? "0.0.0.0";
   const address = host.includes(":") ? `[${host}]:${options.port}` : `${host}:${options.port}`;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
-  });
+  const credentials = options.credentials ?? ServerCredentials.createInsecure();
+  const bind = (target: string) =>
+    new Promise<number>((resolve, reject) => {
+      server.bindAsync(target, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+    });
+  let port = 0;
+  try {
+    if (options.socketPath) await bind(`unix:${options.socketPath}`);
+    if (options.port !== null) port = await bind(address);
+  } catch (error: unknown) {
+    server.forceShutdown();
+    throw error;
+  }
   return health === undefined ? { server, port } : { server, port, health };
 }

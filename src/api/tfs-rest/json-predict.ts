@@ -131,6 +131,10 @@ function planFor(dtype: DataType): DTypePlan {
   }
 }
 
+const NO_NUMS = new Uint8Array(0);
+const NO_BIGS = new BigInt64Array(0);
+const NO_WORDS = new Uint32Array(0);
+
 /** The values of one input tensor as they are read, in row-major order. */
 class Column {
   readonly store: Store;
@@ -154,13 +158,16 @@ class Column {
     this.store = this.plan.store;
     this.min = this.plan.min ?? 0;
     this.max = this.plan.max ?? 0;
-    const wide = this.store === Store.I64 || this.store === Store.U64;
-    this.nums = new (this.plan.ctor ?? Uint8Array)(this.plan.ctor ? this.capacity : 0);
-    this.bigs =
-      this.store === Store.U64
-        ? new BigUint64Array(wide ? this.capacity : 0)
-        : new BigInt64Array(wide ? this.capacity : 0);
-    this.words = new Uint32Array(this.bigs.buffer);
+    // Only the store in use gets memory: typed-array allocations are a visible per-request cost.
+    this.nums = this.plan.ctor ? new this.plan.ctor(this.capacity) : NO_NUMS;
+    if (this.store === Store.I64 || this.store === Store.U64) {
+      this.bigs =
+        this.store === Store.U64 ? new BigUint64Array(this.capacity) : new BigInt64Array(this.capacity);
+      this.words = new Uint32Array(this.bigs.buffer);
+    } else {
+      this.bigs = NO_BIGS;
+      this.words = NO_WORDS;
+    }
   }
 
   /** Whether leaves are JSON numbers (the fast path applies). */

@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { create } from "@bufbuild/protobuf";
 import { classify, regress } from "../../core/inference/index.js";
 import type { ServableHandle, VersionRequest, VersionStatus } from "../../core/manager.js";
 import { Code, ServingError } from "../../errors.js";
+import type { RequestScope } from "../../observability/request-observer.js";
+import type { RestObservability } from "../../observability/rest-observability.js";
 import {
   ClassificationRequestSchema,
   ClassificationResultSchema,
@@ -16,6 +19,10 @@ import {
 import { signatureDefs } from "../../runtime/servable.js";
 import { modelMetadataJson } from "../../savedmodel/metadata.js";
 import { DEFAULT_SIGNATURE } from "../../savedmodel/saved-model.js";
+import type { Authenticator } from "../../security/auth.js";
+import { authorizeHttp } from "../../security/http-auth.js";
+import { ConcurrencyLimitExceeded, type ConcurrencyLimiter } from "../../security/limits.js";
+import { httpsServerOptions, type TlsSettings } from "../../security/tls.js";
 import { Deadlines } from "./deadlines.js";
 import { httpStatusFor } from "./http-status.js";
 import { parseClassifyRegressRequest, writeClassifyResponse, writeRegressResponse } from "./json-examples.js";
@@ -39,6 +46,12 @@ export interface RestOptions {
   readonly enableCors?: boolean;
   /** `--enable_signature_method_name_check`. */
   readonly methodNameCheck?: boolean;
+  /** Authentication and per-model allow-lists (src/security; docs/security.md); absent = open. */
+  readonly auth?: Authenticator | undefined;
+  /** `--max_concurrent_requests_per_model`: excess inference requests are answered 503 at once. */
+  readonly limiter?: ConcurrencyLimiter | undefined;
+  /** Metrics endpoint, request ids, access log and trace spans (src/observability); absent = none. */
+  readonly observability?: RestObservability | undefined;
 }
 
 const DEFAULT_MAX_BODY = 256 * 1024 * 1024;
@@ -63,9 +76,14 @@ export function restHandler(options: RestOptions): (req: IncomingMessage, res: S
         })
       : undefined;
   return (req, res) => {
-    handle(req, res, options, deadlines).catch((error: unknown) =>
-      sendError(res, ServingError.from(error), options),
-    );
+    if (options.observability?.serveMetrics(req, res)) return;
+    const scope = options.observability?.begin(req, res);
+    const run = () =>
+      handle(req, res, options, deadlines, scope).catch((error: unknown) =>
+        sendError(res, ServingError.from(error), options),
+      );
+    if (scope) scope.enter(run);
+    else void run();
   };
 }
 
@@ -74,6 +92,7 @@ async function handle(
   res: ServerResponse,
   options: RestOptions,
   deadlines: Deadlines<ServerResponse> | undefined,
+  scope?: RequestScope,
 ): Promise<void> {
   const path = req.url ?? "/";
   if (!/^\/v1\//i.test(path)) return sendNotFoundPage(res, path);
@@ -85,27 +104,40 @@ async function handle(
   const route = matchRoute(req.method ?? "", path);
   if (route.kind === "bad-encoding") return send(res, 400, "", options);
   if (route.kind === "malformed") throw new ServingError(Code.INVALID_ARGUMENT, route.message);
+  if (scope) describeRoute(scope, route);
+  if (options.auth) {
+    // Before the model is looked up: an unauthenticated caller learns nothing about which models exist.
+    const resource =
+      route.kind === "status"
+        ? { kind: "health" as const, model: route.model }
+        : { kind: "model" as const, models: [route.model] };
+    await authorizeHttp(options.auth, req.headers, res, resource);
+  }
   if (route.kind === "status") return send(res, 200, statusJson(route, options.backend), options);
 
   let handle: ServableHandle;
   try {
-    handle = options.backend.acquire(route.model, versionRequest(route.selector));
+    handle = options.backend.acquire(route.model, versionRequest(route.selector, req));
   } catch (error: unknown) {
     // TF Serving parses an inference request's JSON before it looks the servable up: a syntax error wins.
     if (route.kind === "inference")
       checkJsonSyntax(await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY));
     throw error;
   }
+  if (scope) scope.version = handle.version;
+  let releaseSlot: (() => void) | undefined;
   try {
     if (route.kind === "metadata") {
       const json = modelMetadataJson(route.model, handle.version, signatureDefs(handle.servable));
       return send(res, 200, JSON.stringify(json, null, 4), options);
     }
     const body = await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+    // The slot is taken once the body is in: a slow upload must not hold one of the model's slots.
+    releaseSlot = options.limiter?.enter(route.model);
     const run =
       route.verb === "predict"
-        ? predict(handle, body)
-        : inferExamples(route.verb, route.model, handle, body, options);
+        ? predict(handle, body, scope)
+        : inferExamples(route.verb, route.model, handle, body, options, scope);
     // The REST timeout (TF Serving's session-run timeout): a late result is dropped by `send`.
     const deadline = deadlines?.add(res);
     try {
@@ -114,11 +146,12 @@ async function handle(
       if (deadline !== undefined) deadlines?.delete(deadline);
     }
   } finally {
+    releaseSlot?.();
     handle.release();
   }
 }
 
-async function predict(handle: ServableHandle, body: Uint8Array): Promise<string> {
+async function predict(handle: ServableHandle, body: Uint8Array, scope?: RequestScope): Promise<string> {
   const signatures = handle.servable.signatures;
   const request = parsePredictRequest(body, (name) => {
     const runner = signatures.get(name || DEFAULT_SIGNATURE);
@@ -131,6 +164,7 @@ async function predict(handle: ServableHandle, body: Uint8Array): Promise<string
     return runner.def;
   });
   const runner = signatures.get(request.signatureName || DEFAULT_SIGNATURE);
+  if (scope) scope.signature = request.signatureName || DEFAULT_SIGNATURE;
   if (!runner) throw new ServingError(Code.INTERNAL, "signature vanished while the request was parsed");
   const outputs = await runner.run(request.inputs);
   return writePredictResponse(outputs, request.format);
@@ -142,8 +176,10 @@ async function inferExamples(
   handle: ServableHandle,
   body: Uint8Array,
   options: RestOptions,
+  scope?: RequestScope,
 ): Promise<string> {
   const { signatureName, input } = parseClassifyRegressRequest(body);
+  if (scope) scope.signature = signatureName || DEFAULT_SIGNATURE;
   const modelSpec = { name: model, signatureName: signatureName ?? "" };
   const inference = { methodNameCheck: options.methodNameCheck ?? false };
   if (verb === "classify") {
@@ -190,10 +226,29 @@ function checkJsonSyntax(body: Uint8Array): void {
   reader.finish();
 }
 
-function versionRequest(selector: VersionSelector): VersionRequest {
+/** TF Serving's API names, for metrics and the access log. */
+const API_OF_VERB = { predict: "Predict", classify: "Classify", regress: "Regress" } as const;
+
+function describeRoute(scope: RequestScope, route: Extract<RestRoute, { model: string }>): void {
+  scope.model = route.model;
+  scope.api =
+    route.kind === "inference"
+      ? API_OF_VERB[route.verb]
+      : route.kind === "status"
+        ? "GetModelStatus"
+        : "GetModelMetadata";
+}
+
+function versionRequest(selector: VersionSelector, req: IncomingMessage): VersionRequest {
   if (selector.kind === "version") return { version: selector.version };
   if (selector.kind === "label") return { label: selector.label };
-  return {};
+  // A traffic split may pin the request to a version by one of its headers (sticky canary routing).
+  return {
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+  };
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
@@ -231,7 +286,14 @@ const tooLarge = (limit: number) =>
   new BodyTooLarge(Code.RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes`);
 
 function sendError(res: ServerResponse, error: ServingError, options: RestOptions): void {
-  const status = error instanceof BodyTooLarge ? 413 : httpStatusFor(error.code);
+  options.observability?.fail(res, error.code);
+  const status =
+    error instanceof BodyTooLarge
+      ? 413
+      : error instanceof ConcurrencyLimitExceeded
+        ? ConcurrencyLimitExceeded.httpStatus
+        : httpStatusFor(error.code);
+  if (error instanceof ConcurrencyLimitExceeded && !res.headersSent) res.setHeader("Retry-After", "1");
   send(res, status, JSON.stringify({ error: error.message }), options);
 }
 
@@ -243,6 +305,7 @@ function send(res: ServerResponse, status: number, body: string, options: RestOp
     headers["Access-Control-Allow-Methods"] = "POST, GET";
     headers["Access-Control-Allow-Headers"] = "Content-Type";
   }
+  options.observability?.respond(res, status, headers);
   res.writeHead(status, headers).end(body);
 }
 
@@ -256,13 +319,38 @@ function sendNotFoundPage(res: ServerResponse, path: string): void {
     );
 }
 
+/** Transport settings of the REST server beyond TF Serving's (docs/security.md). */
+export interface RestTransportOptions {
+  /** `--ssl_config_file` (unless --rest_api_enable_ssl=false): HTTPS, requiring client certificates when client_verify. */
+  readonly tls?: TlsSettings | undefined;
+  /** `--rest_api_headers_timeout_ms`: a client slower to send its headers gets 408 and the socket closes (default 60 s). */
+  readonly headersTimeoutMs?: number | undefined;
+  /** `--rest_api_request_timeout_ms`: the same for the whole request, body included (default max(timeoutMs, 300 s)). */
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+/** How often node checks sockets for those timeouts: a quarter of the shortest, within 0.1..30 s. */
+function checkInterval(...timeoutsMs: number[]): number {
+  const shortest = Math.min(...timeoutsMs.filter((t) => t > 0), 120_000);
+  return Math.min(30_000, Math.max(100, Math.floor(shortest / 4)));
+}
+
 /** Starts the REST server on `port` (0 = any free port) and resolves with the bound port. */
 export async function startRestServer(
-  options: RestOptions & { port: number; host?: string },
+  options: RestOptions & RestTransportOptions & { port: number; host?: string },
 ): Promise<{ server: Server; port: number }> {
-  const server = createServer(restHandler(options));
   // Slow clients must not hold sockets forever; large bodies still get time to arrive.
-  server.requestTimeout = Math.max(options.timeoutMs ?? 0, 300_000);
+  const requestTimeout = options.requestTimeoutMs ?? Math.max(options.timeoutMs ?? 0, 300_000);
+  const headersTimeout = options.headersTimeoutMs ?? 60_000;
+  const timeouts = {
+    requestTimeout,
+    headersTimeout,
+    connectionsCheckingInterval: checkInterval(headersTimeout, requestTimeout),
+  };
+  const handler = restHandler(options);
+  const server: Server = options.tls
+    ? createHttpsServer({ ...httpsServerOptions(options.tls), ...timeouts }, handler)
+    : createServer(timeouts, handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host ?? "0.0.0.0", () => {

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import { useScratchDir } from "../../test/scratch.js";
+import { Code, ServingError } from "../errors.js";
+import { accessLine, lifecycleLog } from "./logger.js";
+import { DEFAULT_PROMETHEUS_PATH, prometheusPath } from "./monitoring-config.js";
+import { requestIdFrom } from "./request-observer.js";
+
+describe("--monitoring_config_file", () => {
+  const scratch = useScratchDir("monitoring-config");
+  const file = async (text: string) => {
+    const dir = scratch();
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, "monitoring.config");
+    await writeFile(path, text);
+    return path;
+  };
+  const fails = (promise: Promise<unknown>, code: Code, message: RegExp) =>
+    assert.rejects(promise, (error: unknown) => {
+      assert.ok(error instanceof ServingError);
+      assert.equal(error.code, code);
+      assert.match(error.message, message);
+      return true;
+    });
+
+  it("enable with no path: TF Serving's default path", async () => {
+    assert.equal(
+      await prometheusPath(await file("prometheus_config { enable: true }")),
+      DEFAULT_PROMETHEUS_PATH,
+    );
+    assert.equal(DEFAULT_PROMETHEUS_PATH, "/monitoring/prometheus/metrics");
+  });
+
+  it("a configured path; not enabled = no endpoint", async () => {
+    assert.equal(
+      await prometheusPath(await file('prometheus_config { enable: true path: "/metrics" }')),
+      "/metrics",
+    );
+    assert.equal(await prometheusPath(await file('prometheus_config { path: "/metrics" }')), undefined);
+    assert.equal(await prometheusPath(await file("")), undefined);
+  });
+
+  it("refuses paths under /v1/ or without a leading slash, bad syntax, and a missing file", async () => {
+    await fails(
+      prometheusPath(await file('prometheus_config { enable: true path: "/v1/metrics" }')),
+      Code.INVALID_ARGUMENT,
+      /\/v1\//,
+    );
+    await fails(
+      prometheusPath(await file('prometheus_config { enable: true path: "metrics" }')),
+      Code.INVALID_ARGUMENT,
+      /start with \//,
+    );
+    await fails(
+      prometheusPath(await file("prometheus_config { enable: yes please }")),
+      Code.INVALID_ARGUMENT,
+      /monitoring\.config/,
+    );
+    await fails(prometheusPath(join(scratch(), "absent.config")), Code.NOT_FOUND, /No such file/);
+  });
+});
+
+describe("lifecycle log", () => {
+  const capture = () => {
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    return { stream, text: () => text };
+  };
+
+  it("text: an ISO time and the line", () => {
+    const { stream, text } = capture();
+    lifecycleLog("text", stream)("Exporting HTTP/REST API at:localhost:8501 ...", {
+      event: "rest_listening",
+      port: 8501,
+    });
+    assert.match(text(), /^\d{4}-\d\d-\d\dT[\d:.]+Z Exporting HTTP\/REST API at:localhost:8501 \.\.\.\n$/);
+  });
+
+  it("json: one object a line with level, time, msg and the fields; an error field makes a warning", async () => {
+    const { stream, text } = capture();
+    const log = lifecycleLog("json", stream);
+    log("model m version 1: AVAILABLE", {
+      event: "version_state",
+      model: "m",
+      version: "1",
+      state: "AVAILABLE",
+    });
+    log("model m version 2: END (bad)", { event: "version_state", model: "m", version: "2", error: "bad" });
+    await new Promise((resolve) => setImmediate(resolve));
+    const [first, second] = text()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(first?.msg, "model m version 1: AVAILABLE");
+    assert.equal(first?.level, 30);
+    assert.equal(first?.state, "AVAILABLE");
+    assert.equal(typeof first?.time, "string");
+    assert.equal(second?.level, 40);
+    assert.equal(second?.error, "bad");
+  });
+});
+
+describe("request ids", () => {
+  it("keeps a client's id of visible ASCII up to 128 characters, else generates a UUID", () => {
+    assert.equal(requestIdFrom("abc-123_x.y:z/="), "abc-123_x.y:z/=");
+    assert.equal(requestIdFrom(["first", "second"]), "first");
+    for (const bad of [undefined, "", "has space", "new\nline", "x".repeat(129), "é"]) {
+      assert.match(requestIdFrom(bad), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+  });
+});
+
+describe("access-log lines", () => {
+  it("are JSON, whatever the model or signature name holds", () => {
+    for (const model of ["half_plus_two", 'a"b', "back\\slash", "new\nline", "ünï"]) {
+      const line = accessLine(
+        {
+          requestId: "r1",
+          entrypoint: "REST",
+          api: "Predict",
+          model,
+          version: 7n,
+          signature: model,
+          status: "OK",
+          httpStatus: 200,
+          latencyMicros: 1234.5,
+        },
+        "2026-01-01T00:00:00.000Z",
+      );
+      assert.ok(line.endsWith("\n"));
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      assert.deepEqual(
+        [parsed.model, parsed.signature, parsed.version, parsed.latency_ms, parsed.http_status],
+        [model, model, "7", 1.235, 200],
+      );
+    }
+  });
+});

@@ -1,0 +1,190 @@
+// Prometheus metrics under TF Serving's names. TF Serving's exporter turns a metric path such as
+// `/tensorflow/serving/request_count` into `:tensorflow:serving:request_count` (colons are legal in
+// Prometheus metric names, and prom-client accepts them), so dashboards written for TF Serving keep
+// working. Latencies are in microseconds with TF's exponential buckets, as TF Serving records them.
+import {
+  type Counter,
+  collectDefaultMetrics,
+  exponentialBuckets,
+  type Histogram,
+  Counter as PromCounter,
+  Gauge as PromGauge,
+  Histogram as PromHistogram,
+  Registry,
+} from "prom-client";
+import { CounterFamily, type CounterSeries, HistogramFamily, type HistogramSeries } from "./fast-series.js";
+
+/** Where a request came in: TF Serving's `entrypoint` label values. */
+export type Entrypoint = "GRPC" | "REST";
+
+/** TF Serving's metric names (after its `/` → `:` mapping) plus ts-serving's own, in one place. */
+export const METRIC_NAMES = {
+  requestCount: ":tensorflow:serving:request_count",
+  requestLatency: ":tensorflow:serving:request_latency",
+  runtimeLatency: ":tensorflow:serving:runtime_latency",
+  warmupLatency: ":tensorflow:serving:model_warmup_latency",
+  loadLatency: ":tensorflow:cc:saved_model:load_latency",
+  loadAttemptCount: ":tensorflow:cc:saved_model:load_attempt_count",
+  inputBatchSize: ":tensorflow:serving:batching_session:input_batch_size",
+  processedBatchSize: ":tensorflow:serving:batching_session:processed_batch_size",
+  paddingSize: ":tensorflow:serving:batching_session:padding_size",
+  queuingLatency: ":tensorflow:serving:batching_session:queuing_latency",
+  wrappedRunCount: ":tensorflow:serving:batching_session:wrapped_run_count",
+  versionsLoaded: "ts_serving_model_versions_loaded",
+} as const;
+
+/** TF Serving's request/runtime/warmup buckets: scale 10 µs, power 1.8, 33 buckets (~20 minutes). */
+const LATENCY_BUCKETS = exponentialBuckets(10, 1.8, 33);
+/** TF Serving's batching queuing buckets: scale 100 µs, power 1.2, 52 buckets (~1 second). */
+const QUEUING_BUCKETS = exponentialBuckets(100, 1.2, 52);
+/** Batch sizes 1, 2, 4, …, 16384 (TF's example-count buckets). */
+const BATCH_BUCKETS = exponentialBuckets(1, 2, 15);
+
+/**
+ * ts-serving's metrics in their own prom-client Registry (never the global one, so several servers
+ * in one process — tests — do not share counters), with Node's process and runtime metrics.
+ * Label children are cached per label combination: prom-client hashes labels on every call otherwise.
+ *
+ * @example
+ * const metrics = new ServingMetrics();
+ * metrics.recordRequest("half_plus_two", "Predict", "REST", "OK", 830);
+ * const text = await metrics.registry.metrics();
+ */
+export class ServingMetrics {
+  readonly registry = new Registry();
+  /** TF: {model_name, status}; ts-serving adds API and entrypoint (a superset: TF queries still match). */
+  readonly requestCount: CounterFamily<"model_name" | "API" | "entrypoint" | "status">;
+  readonly requestLatency: HistogramFamily<"model_name" | "API" | "entrypoint">;
+  readonly runtimeLatency: HistogramFamily<"model_name" | "API" | "runtime">;
+  readonly warmupLatency: Histogram<"model_path" | "status">;
+  readonly loadLatency: Counter<"model_path">;
+  readonly loadAttemptCount: Counter<"model_path" | "status">;
+  readonly inputBatchSize: Histogram<"model_name">;
+  readonly processedBatchSize: Histogram<"model_name">;
+  readonly paddingSize: Histogram<"model_name">;
+  readonly queuingLatency: Histogram<"thread_pool_name">;
+  readonly wrappedRunCount: Counter<"model_name">;
+  readonly versionsLoaded: PromGauge<"model_name">;
+  /** Series handles by label values joined with NUL: one Map lookup per update on the request path. */
+  private readonly counted = new Map<string, CounterSeries>();
+  private readonly timed = new Map<string, HistogramSeries>();
+  private readonly ran = new Map<string, HistogramSeries>();
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    // The three metrics updated on every request: series handles instead of prom-client's per-call
+    // label hashing (see fast-series.ts).
+    this.requestCount = new CounterFamily(
+      METRIC_NAMES.requestCount,
+      "The total number of requests.",
+      ["model_name", "API", "entrypoint", "status"],
+      this.registry,
+    );
+    this.requestLatency = new HistogramFamily(
+      METRIC_NAMES.requestLatency,
+      "Distribution of wall time (in microseconds) for Tensorflow Serving request.",
+      ["model_name", "API", "entrypoint"],
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.runtimeLatency = new HistogramFamily(
+      METRIC_NAMES.runtimeLatency,
+      "Distribution of wall time (in microseconds) for the model runtime (onnxruntime).",
+      ["model_name", "API", "runtime"],
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.warmupLatency = new PromHistogram({
+      name: METRIC_NAMES.warmupLatency,
+      help: "Distribution of wall time (in microseconds) for warming up the model.",
+      labelNames: ["model_path", "status"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.loadLatency = new PromCounter({
+      name: METRIC_NAMES.loadLatency,
+      help: "Latency in microseconds for SavedModels that were successfully loaded.",
+      labelNames: ["model_path"],
+      registers,
+    });
+    this.loadAttemptCount = new PromCounter({
+      name: METRIC_NAMES.loadAttemptCount,
+      help: "The number of times a SavedModel was loaded, by status (success or fail).",
+      labelNames: ["model_path", "status"],
+      registers,
+    });
+    const batchHistogram = (name: string, help: string) =>
+      new PromHistogram({ name, help, labelNames: ["model_name"], buckets: BATCH_BUCKETS, registers });
+    this.inputBatchSize = batchHistogram(
+      METRIC_NAMES.inputBatchSize,
+      "Tracks the batch size distribution on the inputs.",
+    );
+    this.processedBatchSize = batchHistogram(
+      METRIC_NAMES.processedBatchSize,
+      "Tracks the batch size distribution on processing.",
+    );
+    this.paddingSize = batchHistogram(
+      METRIC_NAMES.paddingSize,
+      "Tracks the padding size distribution on batches.",
+    );
+    this.queuingLatency = new PromHistogram({
+      name: METRIC_NAMES.queuingLatency,
+      help: "Distribution of wall time spent (in microseconds) in queuing",
+      labelNames: ["thread_pool_name"],
+      buckets: QUEUING_BUCKETS,
+      registers,
+    });
+    this.wrappedRunCount = new PromCounter({
+      name: METRIC_NAMES.wrappedRunCount,
+      help: "Total count of run calls on the wrapped session (batches run).",
+      labelNames: ["model_name"],
+      registers,
+    });
+    this.versionsLoaded = new PromGauge({
+      name: METRIC_NAMES.versionsLoaded,
+      help: "Versions of the model currently AVAILABLE (serving requests).",
+      labelNames: ["model_name"],
+      registers,
+    });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One finished request: its count by status and its latency (µs). */
+  recordRequest(model: string, api: string, entrypoint: Entrypoint, status: string, micros: number): void {
+    const key = `${model}\u0000${api}\u0000${entrypoint}`;
+    const countKey = `${key}\u0000${status}`;
+    let count = this.counted.get(countKey);
+    if (count === undefined) {
+      count = this.requestCount.series({ model_name: model, API: api, entrypoint, status });
+      this.counted.set(countKey, count);
+    }
+    count.inc();
+    let latency = this.timed.get(key);
+    if (latency === undefined) {
+      latency = this.requestLatency.series({ model_name: model, API: api, entrypoint });
+      this.timed.set(key, latency);
+    }
+    latency.observe(micros);
+  }
+
+  /** One run of a signature by the runtime (µs). */
+  recordRuntime(model: string, api: string, micros: number): void {
+    const key = `${model}\u0000${api}`;
+    let child = this.ran.get(key);
+    if (child === undefined) {
+      child = this.runtimeLatency.series({ model_name: model, API: api, runtime: "onnxruntime" });
+      this.ran.set(key, child);
+    }
+    child.observe(micros);
+  }
+
+  /** The metrics in Prometheus text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The Content-Type of `text()`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

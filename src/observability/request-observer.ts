@@ -1,0 +1,121 @@
+// One object per REST or gRPC request: the API layer fills in what it learns (model, API, version,
+// signature, error code) and `end()` turns it into metrics, an access-log line and a trace span.
+import { randomUUID } from "node:crypto";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
+import type { AccessLog } from "./logger.js";
+import type { Entrypoint, ServingMetrics } from "./metrics.js";
+import { type Tracing, withRequestSpan } from "./tracing.js";
+
+/** The header (REST) and metadata key (gRPC) carrying the request id, both ways. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** A client's id is kept when it is 1–128 visible ASCII characters (no spaces: safe in logs and headers). */
+const ACCEPTABLE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The request id to use: the client's `x-request-id` when acceptable, else a new UUID.
+ *
+ * @example
+ * requestIdFrom(req.headers["x-request-id"]); // "3f1c…" (generated) or the client's id
+ */
+export function requestIdFrom(given: unknown): string {
+  const value = Array.isArray(given) ? given[0] : given;
+  return typeof value === "string" && ACCEPTABLE_ID.test(value) ? value : randomUUID();
+}
+
+/** What the API layer learns about a request while it runs; `end()` reports it once. */
+export class RequestScope {
+  /** TF Serving's API name, e.g. "Predict", "GetModelStatus"; "" until the route is known. */
+  api = "";
+  model = "";
+  version: bigint | undefined = undefined;
+  signature = "";
+  /** gRPC code name ("OK", "NOT_FOUND", ...). */
+  status = "OK";
+  /** Set by transports that have one (REST). */
+  httpStatus: number | undefined = undefined;
+  private readonly startMs = performance.now();
+  private ended = false;
+
+  constructor(
+    readonly requestId: string,
+    readonly entrypoint: Entrypoint,
+    private readonly observer: RequestObserver,
+    private readonly span: Span | undefined,
+  ) {}
+
+  /** Runs `fn` as this request's code: its spans (run, queue) become children of the request span. */
+  enter<T>(fn: () => T): T {
+    return this.span ? withRequestSpan(this.span, fn) : fn();
+  }
+
+  /** Reports the request (metrics, access log, span); later calls do nothing. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const micros = (performance.now() - this.startMs) * 1000;
+    this.observer.report(this, micros, this.span);
+  }
+}
+
+export interface RequestObserverOptions {
+  readonly metrics?: ServingMetrics;
+  /** Access log: one line per request. */
+  readonly accessLog?: AccessLog;
+  readonly tracing?: Tracing;
+}
+
+/**
+ * Starts a RequestScope per request and reports finished ones to the metrics, the access log and
+ * the tracer (each optional).
+ *
+ * @example
+ * const observer = new RequestObserver({ metrics, accessLog: logger });
+ * const scope = observer.begin("REST", req.headers["x-request-id"]);
+ * scope.model = "half_plus_two"; scope.api = "Predict";
+ * scope.end();
+ */
+export class RequestObserver {
+  constructor(readonly options: RequestObserverOptions) {}
+
+  begin(entrypoint: Entrypoint, givenRequestId: unknown): RequestScope {
+    const requestId = requestIdFrom(givenRequestId);
+    const span = this.options.tracing?.tracer.startSpan("request", {
+      attributes: { "ts_serving.entrypoint": entrypoint, "ts_serving.request_id": requestId },
+    });
+    return new RequestScope(requestId, entrypoint, this, span);
+  }
+
+  /** Called by RequestScope.end. */
+  report(scope: RequestScope, micros: number, span: Span | undefined): void {
+    const { metrics, accessLog } = this.options;
+    // Requests that never named a model (unroutable paths) are not counted, as in TF Serving.
+    if (metrics && scope.api !== "") {
+      metrics.recordRequest(scope.model, scope.api, scope.entrypoint, scope.status, micros);
+    }
+    if (accessLog) {
+      accessLog.write({
+        requestId: scope.requestId,
+        entrypoint: scope.entrypoint,
+        api: scope.api,
+        model: scope.model,
+        version: scope.version,
+        signature: scope.signature,
+        status: scope.status,
+        httpStatus: scope.httpStatus,
+        latencyMicros: micros,
+      });
+    }
+    if (span) {
+      span.setAttributes({
+        "ts_serving.api": scope.api,
+        "ts_serving.model": scope.model,
+        "ts_serving.signature": scope.signature,
+        "ts_serving.status": scope.status,
+        ...(scope.version === undefined ? {} : { "ts_serving.version": String(scope.version) }),
+      });
+      if (scope.status !== "OK") span.setStatus({ code: SpanStatusCode.ERROR, message: scope.status });
+      span.end();
+    }
+  }
+}
