@@ -3,6 +3,7 @@
 import { Code, ServingError } from "../errors.js";
 import type { BatchScheduler, BatchSource } from "./batch-scheduler.js";
 import type { BatchingOptions } from "./batching-params.js";
+import { type PreciseTimeout, preciseTimeout } from "./precise-timer.js";
 
 /** Rows `[start, start + rows)` of one request, placed in one batch. */
 export interface Piece<T> {
@@ -23,7 +24,7 @@ export interface Batch<T> {
   closed: boolean;
   /** Its timeout has passed (or was 0): it runs as soon as a thread is free. */
   timedOut: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: PreciseTimeout | undefined;
 }
 
 export type QueueOptions = Pick<
@@ -137,7 +138,7 @@ export class BatchQueue<T> implements BatchSource {
       batch.pieces.splice(batch.pieces.indexOf(piece), 1);
       batch.rows -= piece.rows;
       if (batch.pieces.length === 0) {
-        clearTimeout(batch.timer);
+        batch.timer?.cancel();
         this.batches.splice(this.batches.indexOf(batch), 1);
       }
     }
@@ -149,7 +150,7 @@ export class BatchQueue<T> implements BatchSource {
     const head = this.batches[0];
     if (!head || !(head.closed || head.timedOut || this.draining)) return undefined;
     this.batches.shift();
-    clearTimeout(head.timer);
+    head.timer?.cancel();
     for (const piece of head.pieces) piece.batch = undefined;
     this.running++;
     return () =>
@@ -187,8 +188,7 @@ export class BatchQueue<T> implements BatchSource {
       batch.timedOut = true;
       this.scheduler.wakeSoon();
     } else {
-      // Node timers count whole milliseconds (the batch starts ~0.1-0.3 ms after a whole-ms timeout).
-      batch.timer = setTimeout(() => {
+      batch.timer = preciseTimeout(() => {
         batch.timer = undefined;
         batch.timedOut = true;
         this.scheduler.wake();
@@ -215,7 +215,7 @@ export class BatchQueue<T> implements BatchSource {
   /** Closes a batch to new requests; a closed batch is ready, so a free thread takes it now. */
   private close(batch: Batch<T>): void {
     batch.closed = true;
-    clearTimeout(batch.timer);
+    batch.timer?.cancel();
     batch.timer = undefined;
     this.scheduler.wake();
   }
