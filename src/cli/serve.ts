@@ -138,7 +138,9 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
         timeoutMs: flags.int("rest_api_timeout_in_ms"),
         enableCors: flags.bool("rest_api_enable_cors_support"),
         methodNameCheck,
-        observability: guardMetrics(observability.rest, security.rest.auth, metricsPath),
+        observability: observability.active
+          ? guardMetrics(observability.rest, security.rest.auth, metricsPath)
+          : undefined,
         ...security.rest,
       });
       log(`Exporting HTTP/REST API at:localhost:${rest.port} ...`, {
@@ -160,7 +162,7 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
       methodNameCheck,
       // Observability first: it also sees the calls security refuses.
       interceptors: [
-        observability.grpcInterceptor,
+        ...(observability.active ? [observability.grpcInterceptor] : []),
         ...(security.grpc.interceptor ? [security.grpc.interceptor] : []),
       ],
       ...(security.grpc.credentials ? { credentials: security.grpc.credentials } : {}),
