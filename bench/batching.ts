@@ -12,7 +12,6 @@ import { type AddressInfo, createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type RunningServer, startModelServer } from "../src/cli/serve.js";
 import { serverFlags } from "../src/cli/server-flags.js";
@@ -20,6 +19,7 @@ import { type DenseLayer, mlpReference, mlpSavedModel } from "../src/export/mlp.
 import { DataType } from "../src/proto/gen/tensorflow/core/framework/types_pb.js";
 import { PredictRequestSchema } from "../src/proto/gen/tensorflow_serving/apis/predict_pb.js";
 import { writeSavedModel } from "../src/savedmodel/saved-model-writer.js";
+import { type Measure, mean, measureInWorker, RESPONSE_LENGTH_JS } from "./http-load.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -50,23 +50,7 @@ let ok = 0, bad = 0;
 const start = performance.now();
 const stopAt = start + durationMs;
 const record = (t0, good) => { latencies.push(Number(process.hrtime.bigint() - t0) / 1e6); if (good) ok++; else bad++; };
-const CRLF2 = Buffer.from("\\r\\n\\r\\n");
-// Length of the first complete HTTP response in buf (Content-Length or chunked), or -1.
-function complete(buf) {
-  const head = buf.indexOf(CRLF2);
-  if (head < 0) return -1;
-  const length = /\\r\\ncontent-length: *(\\d+)/i.exec(buf.toString("latin1", 0, head));
-  if (length) { const total = head + 4 + Number(length[1]); return buf.length >= total ? total : -1; }
-  let pos = head + 4;
-  for (;;) {
-    const eol = buf.indexOf("\\r\\n", pos, "latin1");
-    if (eol < 0) return -1;
-    const size = parseInt(buf.toString("latin1", pos, eol), 16);
-    if (size === 0) return buf.length >= eol + 4 ? eol + 4 : -1;
-    pos = eol + 2 + size + 2;
-    if (pos > buf.length) return -1;
-  }
-}
+${RESPONSE_LENGTH_JS}
 function restClient(i) {
   const net = require("node:net");
   const body = bodies[i % bodies.length];
@@ -110,33 +94,20 @@ Promise.all(Array.from({ length: clients }, (_, i) => (kind === "rest" ? restCli
 });
 `;
 
-interface Measure {
-  rps: number;
-  p50: number;
-  p99: number;
-  failed: number;
-}
-
 function load(
   kind: "rest" | "grpc",
   port: number,
   bodies: readonly Uint8Array[],
   clients: number,
   seconds: number,
-) {
-  return new Promise<Measure>((resolve, reject) => {
-    const worker = new Worker(CLIENT, {
-      eval: true,
-      workerData: { kind, port, path: "/v1/models/mlp:predict", bodies, clients, durationMs: seconds * 1000 },
-    });
-    worker.once("error", reject);
-    worker.once("message", (r: { ok: number; bad: number; elapsedMs: number; latencies: Float64Array }) => {
-      void worker.terminate();
-      const sorted = r.latencies.sort();
-      const at = (q: number) =>
-        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-      resolve({ rps: (r.ok * 1000) / r.elapsedMs, p50: at(0.5), p99: at(0.99), failed: r.bad });
-    });
+): Promise<Measure> {
+  return measureInWorker(CLIENT, {
+    kind,
+    port,
+    path: "/v1/models/mlp:predict",
+    bodies,
+    clients,
+    durationMs: seconds * 1000,
   });
 }
 
@@ -265,7 +236,6 @@ try {
       .map((l) => l.toFixed(1))
       .join(", ")}`,
   );
-  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const get = (key: string): Measure => {
     const runs = results.get(key) ?? [];
     return {

@@ -34,7 +34,7 @@ import { ServerCore } from "../src/core/server-core.js";
 import { attr, GraphBuilder } from "../src/export/graph-builder.js";
 import { mlpReference } from "../src/export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../src/export/ranking-model.js";
-import { SavedModelSchema } from "../src/proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
+import { savedModelFromGraph } from "../src/export/signature-model.js";
 import {
   type PredictRequest,
   PredictRequestSchema,
@@ -72,26 +72,9 @@ async function writeScaleModel(dir: string): Promise<void> {
   const two = g.constant("two", new Tensor(DataType.DT_FLOAT, [], new Float32Array([2])));
   const scaled = g.op("Mul", "scaled", [x, half], { T: attr.type(DataType.DT_FLOAT) });
   g.op("AddV2", "y", [scaled, two], { T: attr.type(DataType.DT_FLOAT) });
-  const info = (name: string) => ({
-    encoding: { case: "name" as const, value: `${name}:0` },
-    dtype: DataType.DT_FLOAT,
-    tensorShape: shapeToProto([-1, -1]),
-  });
-  const savedModel = create(SavedModelSchema, {
-    savedModelSchemaVersion: 1n,
-    metaGraphs: [
-      {
-        metaInfoDef: { tags: ["serve"] },
-        graphDef: g.build(),
-        signatureDef: {
-          serving_default: {
-            inputs: { x: info("x") },
-            outputs: { y: info("y") },
-            methodName: "tensorflow/serving/predict",
-          },
-        },
-      },
-    ],
+  const xy = { dtype: DataType.DT_FLOAT, shape: [-1, -1] };
+  const savedModel = savedModelFromGraph(g.build(), {
+    serving_default: { inputs: { x: xy }, outputs: { y: xy } },
   });
   await writeSavedModel(join(dir, "1"), { savedModel });
 }

@@ -1,6 +1,7 @@
 // A small HTTP/1.1 load generator for the benches: keep-alive sockets in a worker thread (so the
 // load never shares the server's event loop), each sending the next request as soon as the previous
-// response is complete. Same client as bench/rest.ts.
+// response is complete. Shared by bench/rest.ts, bench/batching.ts and bench/observability.ts.
+import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 
 export interface Measure {
@@ -12,18 +13,10 @@ export interface Measure {
 }
 
 /**
- * The load generator, run in a worker thread (its own event loop and core, never the servers'):
- * `connections` keep-alive sockets, each sending the next request as soon as the previous response
- * is complete, for `durationMs`; latency per request from hrtime. Raw sockets and a minimal HTTP/1.1
- * response parser (Content-Length or chunked), so the client costs a few µs per request.
+ * Worker-side JavaScript (a source fragment to splice into a worker's code): `complete(buf)`, the
+ * length of the first complete HTTP/1.1 response in `buf` (Content-Length or chunked), or -1.
  */
-const CLIENT = `
-const { parentPort, workerData } = require("node:worker_threads");
-const net = require("node:net");
-const { port, path, body, connections, durationMs } = workerData;
-const request = Buffer.from(
-  "POST " + path + " HTTP/1.1\\r\\nHost: 127.0.0.1:" + port + "\\r\\nContent-Type: application/json\\r\\n" +
-  "Content-Length: " + Buffer.byteLength(body) + "\\r\\n\\r\\n" + body);
+export const RESPONSE_LENGTH_JS = `
 const CRLF2 = Buffer.from("\\r\\n\\r\\n");
 // Length of the first complete response in buf, or -1.
 function complete(buf) {
@@ -45,6 +38,22 @@ function complete(buf) {
     if (pos > buf.length) return -1;
   }
 }
+`;
+
+/**
+ * The load generator, run in a worker thread (its own event loop and core, never the servers'):
+ * `connections` keep-alive sockets, each sending the next request as soon as the previous response
+ * is complete, for `durationMs`; latency per request from hrtime. Raw sockets and a minimal HTTP/1.1
+ * response parser (Content-Length or chunked), so the client costs a few µs per request.
+ */
+const CLIENT = `
+const { parentPort, workerData } = require("node:worker_threads");
+const net = require("node:net");
+const { port, path, body, connections, durationMs } = workerData;
+const request = Buffer.from(
+  "POST " + path + " HTTP/1.1\\r\\nHost: 127.0.0.1:" + port + "\\r\\nContent-Type: application/json\\r\\n" +
+  "Content-Length: " + Buffer.byteLength(body) + "\\r\\n\\r\\n" + body);
+${RESPONSE_LENGTH_JS}
 const latencies = [];
 let ok = 0, bad = 0;
 const start = performance.now();
@@ -78,21 +87,26 @@ Promise.all(Array.from({ length: connections }, run)).then(() => {
 });
 `;
 
+/** What a load worker posts when done: counts, wall time and every request's latency in ms. */
+interface WorkerResult {
+  ok: number;
+  bad: number;
+  elapsedMs: number;
+  latencies: Float64Array;
+}
+
 /**
- * `connections` keep-alive clients POSTing `body` to `url` for `seconds`; throughput and latency.
+ * Runs a load worker (`source`, evaluated as CommonJS, given `workerData`) and summarises what it
+ * posts: throughput over its wall time, p50/p99 latency, failures.
  *
  * @example
- * const { rps, p99 } = await load("http://127.0.0.1:8501/v1/models/m:predict", body, 16, 5);
+ * const m = await measureInWorker(CLIENT, { port, durationMs: 5000 });
  */
-export function load(url: string, body: string, connections: number, seconds: number): Promise<Measure> {
-  const { port, pathname } = new URL(url);
+export function measureInWorker(source: string, workerData: Record<string, unknown>): Promise<Measure> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(CLIENT, {
-      eval: true,
-      workerData: { port: Number(port), path: pathname, body, connections, durationMs: seconds * 1000 },
-    });
+    const worker = new Worker(source, { eval: true, workerData });
     worker.once("error", reject);
-    worker.once("message", (r: { ok: number; bad: number; elapsedMs: number; latencies: Float64Array }) => {
+    worker.once("message", (r: WorkerResult) => {
       void worker.terminate();
       const sorted = r.latencies.sort();
       const at = (q: number) =>
@@ -101,3 +115,45 @@ export function load(url: string, body: string, connections: number, seconds: nu
     });
   });
 }
+
+/**
+ * `connections` keep-alive clients POSTing `body` to `url` for `seconds`; throughput and latency.
+ *
+ * @example
+ * const { rps, p99 } = await load("http://127.0.0.1:8501/v1/models/m:predict", body, 16, 5);
+ */
+export function load(url: string, body: string, connections: number, seconds: number): Promise<Measure> {
+  const { port, pathname } = new URL(url);
+  return measureInWorker(CLIENT, {
+    port: Number(port),
+    path: pathname,
+    body,
+    connections,
+    durationMs: seconds * 1000,
+  });
+}
+
+/**
+ * The command line shared by the REST load benches: `--duration` seconds per run, `--rounds` (ABBA)
+ * and `--connections` (a comma-separated list).
+ *
+ * @example
+ * const { durationS, rounds, connections } = loadBenchArgs(); // --duration 5 --rounds 2 --connections 1,16,64
+ */
+export function loadBenchArgs(): { durationS: number; rounds: number; connections: number[] } {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "5" },
+      rounds: { type: "string", default: "2" },
+      connections: { type: "string", default: "1,16,64" },
+    },
+  });
+  return {
+    durationS: Number(values.duration),
+    rounds: Number(values.rounds),
+    connections: (values.connections ?? "").split(",").map(Number),
+  };
+}
+
+/** The arithmetic mean (of runs' figures). */
+export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -7,7 +7,6 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { startRestServer } from "../src/api/tfs-rest/server.js";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
 import { singleModelServerConfig } from "../src/core/model-config.js";
@@ -16,21 +15,10 @@ import { RANKING_MODEL } from "../src/export/ranking-model.js";
 import { METRIC_NAMES } from "../src/observability/metrics.js";
 import { Observability } from "../src/observability/observability.js";
 import { loadServable } from "../src/runtime/servable.js";
-import { load, type Measure } from "./http-load.js";
+import { load, loadBenchArgs, type Measure, mean } from "./http-load.js";
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: "string", default: "5" },
-    rounds: { type: "string", default: "2" },
-    connections: { type: "string", default: "1,16,64" },
-  },
-});
-const DURATION_S = Number(args.duration);
-const ROUNDS = Number(args.rounds);
-const CONNECTIONS = (args.connections ?? "").split(",").map(Number);
+const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
 const PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
-
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const dir = await mkdtemp(join(tmpdir(), "bench-observability-"));
 const accessLog = join(dir, "access.log");

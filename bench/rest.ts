@@ -10,8 +10,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
 import { startRestServer } from "../src/api/tfs-rest/server.js";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
@@ -19,18 +17,10 @@ import { singleModelServerConfig } from "../src/core/model-config.js";
 import { ServerCore } from "../src/core/server-core.js";
 import { type DenseLayer, mlpReference } from "../src/export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../src/export/ranking-model.js";
+import { load, loadBenchArgs, type Measure, mean } from "./http-load.js";
 import { onnxMlp } from "./onnx-mlp.js";
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: "string", default: "5" },
-    rounds: { type: "string", default: "2" },
-    connections: { type: "string", default: "1,16,64" },
-  },
-});
-const DURATION_S = Number(args.duration);
-const ROUNDS = Number(args.rounds);
-const CONNECTIONS = (args.connections ?? "").split(",").map(Number);
+const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
 
 /** The baseline: node:http + JSON.parse + onnxruntime + JSON.stringify, nothing else. */
 async function startBare(layers: readonly DenseLayer[]): Promise<{ server: Server; port: number }> {
@@ -62,99 +52,6 @@ async function startBare(layers: readonly DenseLayer[]): Promise<{ server: Serve
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-interface Measure {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Non-200 answers and socket errors. */
-  failed: number;
-}
-
-/**
- * The load generator, run in a worker thread (its own event loop and core, never the servers'):
- * `connections` keep-alive sockets, each sending the next request as soon as the previous response
- * is complete, for `durationMs`; latency per request from hrtime. Raw sockets and a minimal HTTP/1.1
- * response parser (Content-Length or chunked), so the client costs a few µs per request.
- */
-const CLIENT = `
-const { parentPort, workerData } = require("node:worker_threads");
-const net = require("node:net");
-const { port, path, body, connections, durationMs } = workerData;
-const request = Buffer.from(
-  "POST " + path + " HTTP/1.1\\r\\nHost: 127.0.0.1:" + port + "\\r\\nContent-Type: application/json\\r\\n" +
-  "Content-Length: " + Buffer.byteLength(body) + "\\r\\n\\r\\n" + body);
-const CRLF2 = Buffer.from("\\r\\n\\r\\n");
-// Length of the first complete response in buf, or -1.
-function complete(buf) {
-  const head = buf.indexOf(CRLF2);
-  if (head < 0) return -1;
-  const headers = buf.toString("latin1", 0, head);
-  const length = /\\r\\ncontent-length: *(\\d+)/i.exec(headers);
-  if (length) {
-    const total = head + 4 + Number(length[1]);
-    return buf.length >= total ? total : -1;
-  }
-  let pos = head + 4; // chunked
-  for (;;) {
-    const eol = buf.indexOf("\\r\\n", pos, "latin1");
-    if (eol < 0) return -1;
-    const size = parseInt(buf.toString("latin1", pos, eol), 16);
-    if (size === 0) return buf.length >= eol + 4 ? eol + 4 : -1;
-    pos = eol + 2 + size + 2;
-    if (pos > buf.length) return -1;
-  }
-}
-const latencies = [];
-let ok = 0, bad = 0;
-const start = performance.now();
-const stopAt = start + durationMs;
-function run() {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.setNoDelay(true);
-    let buf = Buffer.alloc(0);
-    let t0 = 0n;
-    const send = () => {
-      if (performance.now() >= stopAt) { socket.end(); resolve(); return; }
-      t0 = process.hrtime.bigint();
-      socket.write(request);
-    };
-    socket.on("connect", send);
-    socket.on("data", (chunk) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      const n = complete(buf);
-      if (n < 0) return;
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (buf.toString("latin1", 9, 12) === "200") ok++; else bad++;
-      buf = buf.subarray(n);
-      send();
-    });
-    socket.on("error", () => { bad++; resolve(); });
-  });
-}
-Promise.all(Array.from({ length: connections }, run)).then(() => {
-  parentPort.postMessage({ ok, bad, elapsedMs: performance.now() - start, latencies: Float64Array.from(latencies) });
-});
-`;
-
-function load(url: string, body: string, connections: number, seconds: number): Promise<Measure> {
-  const { port, pathname } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(CLIENT, {
-      eval: true,
-      workerData: { port: Number(port), path: pathname, body, connections, durationMs: seconds * 1000 },
-    });
-    worker.once("error", reject);
-    worker.once("message", (r: { ok: number; bad: number; elapsedMs: number; latencies: Float64Array }) => {
-      void worker.terminate();
-      const sorted = r.latencies.sort();
-      const at = (q: number) =>
-        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-      resolve({ rps: (r.ok * 1000) / r.elapsedMs, p50: at(0.5), p99: at(0.99), failed: r.bad });
-    });
-  });
-}
-
 async function predictOnce(url: string, body: string): Promise<number> {
   const response = await fetch(url, {
     method: "POST",
@@ -168,7 +65,6 @@ async function predictOnce(url: string, body: string): Promise<number> {
   return value;
 }
 
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
 const dir = await mkdtemp(join(tmpdir(), "bench-rest-"));

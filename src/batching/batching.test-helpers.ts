@@ -1,18 +1,12 @@
 // A SavedModel for the batching tests, written by our exporter: several signatures with float,
 // int64, string and bool inputs, each output a simple function of its own row.
-import { create } from "@bufbuild/protobuf";
 import { attr, GraphBuilder } from "../export/graph-builder.js";
-import { SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
+import { savedModelFromGraph } from "../export/signature-model.js";
 import { writeSavedModel } from "../savedmodel/saved-model-writer.js";
 import { DataType } from "../tensor/dtype.js";
-import { shapeToProto } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
-const info = (name: string, dtype: DataType, shape: readonly number[]) => ({
-  encoding: { case: "name" as const, value: `${name}:0` },
-  dtype,
-  tensorShape: shapeToProto(shape),
-});
+const spec = (dtype: DataType, shape: readonly number[]) => ({ dtype, shape });
 
 /**
  * Signatures:
@@ -37,41 +31,19 @@ export async function writeBatchingModel(dir: string): Promise<void> {
   g.op("LogicalNot", "flag_out", [flag]);
   const tokens = g.placeholder("tokens", DataType.DT_FLOAT, [-1, -1]);
   g.op("Identity", "tokens_out", [tokens], { T: float });
-  const predict = "tensorflow/serving/predict";
-  const savedModel = create(SavedModelSchema, {
-    savedModelSchemaVersion: 1n,
-    metaGraphs: [
-      {
-        metaInfoDef: { tags: ["serve"] },
-        graphDef: g.build(),
-        signatureDef: {
-          serving_default: {
-            inputs: { x: info("x", DataType.DT_FLOAT, [-1, 3]), k: info("k", DataType.DT_INT64, [-1]) },
-            outputs: {
-              y: info("y", DataType.DT_FLOAT, [-1, 3]),
-              k_out: info("k_out", DataType.DT_INT64, [-1]),
-            },
-            methodName: predict,
-          },
-          strings: {
-            inputs: {
-              text: info("text", DataType.DT_STRING, [-1]),
-              flag: info("flag", DataType.DT_BOOL, [-1]),
-            },
-            outputs: {
-              text_out: info("text_out", DataType.DT_STRING, [-1]),
-              flag_out: info("flag_out", DataType.DT_BOOL, [-1]),
-            },
-            methodName: predict,
-          },
-          seq: {
-            inputs: { tokens: info("tokens", DataType.DT_FLOAT, [-1, -1]) },
-            outputs: { tokens_out: info("tokens_out", DataType.DT_FLOAT, [-1, -1]) },
-            methodName: predict,
-          },
-        },
-      },
-    ],
+  const savedModel = savedModelFromGraph(g.build(), {
+    serving_default: {
+      inputs: { x: spec(DataType.DT_FLOAT, [-1, 3]), k: spec(DataType.DT_INT64, [-1]) },
+      outputs: { y: spec(DataType.DT_FLOAT, [-1, 3]), k_out: spec(DataType.DT_INT64, [-1]) },
+    },
+    strings: {
+      inputs: { text: spec(DataType.DT_STRING, [-1]), flag: spec(DataType.DT_BOOL, [-1]) },
+      outputs: { text_out: spec(DataType.DT_STRING, [-1]), flag_out: spec(DataType.DT_BOOL, [-1]) },
+    },
+    seq: {
+      inputs: { tokens: spec(DataType.DT_FLOAT, [-1, -1]) },
+      outputs: { tokens_out: spec(DataType.DT_FLOAT, [-1, -1]) },
+    },
   });
   await writeSavedModel(dir, { savedModel });
 }

@@ -9,6 +9,7 @@ import type { Server as GrpcServer } from "@grpc/grpc-js";
 import { needsFixtures, tfServingModel } from "../../test/fixtures.js";
 import { gate, slowServable } from "../../test/rest/helpers.js";
 import { useScratchDir } from "../../test/scratch.js";
+import { halfPlusTwoConfig } from "../api/tfs-grpc/grpc.test-helpers.js";
 import { startGrpcServer } from "../api/tfs-grpc/server.js";
 import { startRestServer } from "../api/tfs-rest/server.js";
 import { ensureDefaultModel } from "../cli/default-model.js";
@@ -48,10 +49,7 @@ describe("ts-serving/client", needsFixtures, () => {
 
   before(async () => {
     const { basePath } = await ensureDefaultModel(scratch("models"));
-    const config = singleModelServerConfig(
-      "half_plus_two",
-      dirname(tfServingModel("saved_model_half_plus_two_cpu")),
-    );
+    const config = halfPlusTwoConfig();
     const ranking = singleModelServerConfig(RANKING_MODEL.name, basePath);
     const heldModel = singleModelServerConfig("held", dirname(tfServingModel("saved_model_half_plus_three")));
     for (const extra of [ranking, heldModel]) {

@@ -21,6 +21,7 @@ import {
 import { Code, ServingError } from "../errors.js";
 import type { TensorProto } from "../proto/gen/tensorflow/core/framework/tensor_pb.js";
 import { SignatureDefMapSchema } from "../proto/gen/tensorflow_serving/apis/get_model_metadata_pb.js";
+import type { GetModelStatusResponse } from "../proto/gen/tensorflow_serving/apis/get_model_status_pb.js";
 import type { InputSchema } from "../proto/gen/tensorflow_serving/apis/input_pb.js";
 import type { ModelSpecSchema } from "../proto/gen/tensorflow_serving/apis/model_pb.js";
 import { ModelService } from "../proto/gen/tensorflow_serving/apis/model_service_pb.js";
@@ -28,8 +29,9 @@ import { PredictionService } from "../proto/gen/tensorflow_serving/apis/predicti
 import type { DataType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 import { tensorFromProto, tensorToProto } from "../tensor/tensor-proto.js";
+import { ServingClientBase, type StatusOptions } from "./client-base.js";
 import { exampleProto } from "./examples.js";
-import { DEFAULT_SIGNATURE, SignatureCache, signatureInfos, versionStateName } from "./signatures.js";
+import { DEFAULT_SIGNATURE, signatureInfos } from "./signatures.js";
 import { toTensor } from "./tensors.js";
 import type {
   CallOptions,
@@ -38,7 +40,6 @@ import type {
   Example,
   ExampleOptions,
   ModelMetadata,
-  ModelVersionStatus,
   PredictOptions,
   ServingClient,
   TensorInput,
@@ -76,18 +77,16 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
   return new GrpcServingClient(address, options);
 }
 
-class GrpcServingClient implements ServingClient {
+class GrpcServingClient extends ServingClientBase implements ServingClient {
   readonly #client: Client;
-  readonly #defaultDeadlineMs: number | undefined;
-  readonly #signatures = new SignatureCache((model, choice) => this.metadata(model, choice));
 
   constructor(address: string, options: GrpcClientOptions) {
+    super(options);
     this.#client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
       ...options.channelOptions,
     });
-    this.#defaultDeadlineMs = options.deadlineMs;
   }
 
   async predict(
@@ -115,7 +114,7 @@ class GrpcServingClient implements ServingClient {
       for (const [name, proto] of Object.entries(response.outputs)) outputs[name] = tensorFromProto(proto);
       return outputs;
     } catch (error: unknown) {
-      this.#signatures.invalidateOn(error, model, options);
+      this.signatures.invalidateOn(error, model, options);
       throw error;
     }
   }
@@ -164,21 +163,11 @@ class GrpcServingClient implements ServingClient {
     };
   }
 
-  async status(
-    model: string,
-    options: { readonly version?: bigint | number } & CallOptions = {},
-  ): Promise<ModelVersionStatus[]> {
-    const response = await this.#call(M.getModelStatus, { modelSpec: modelSpec(model, options) }, options);
-    return response.modelVersionStatus.map((s) => ({
-      version: s.version,
-      state: versionStateName(s.state),
-      errorCode: s.status?.errorCode ?? Code.OK,
-      errorMessage: s.status?.errorMessage ?? "",
-    }));
+  protected modelStatus(model: string, options: StatusOptions): Promise<GetModelStatusResponse> {
+    return this.#call(M.getModelStatus, { modelSpec: modelSpec(model, options) }, options);
   }
 
-  close(): void {
-    this.#signatures.clear();
+  protected closeTransport(): void {
     this.#client.close();
   }
 
@@ -195,7 +184,7 @@ class GrpcServingClient implements ServingClient {
     const plain = Object.values(inputs).some((v) => !ArrayBuffer.isView(v) && !(v instanceof Tensor));
     if (!plain) return undefined;
     try {
-      const info = await this.#signatures.signature(model, choice, signature);
+      const info = await this.signatures.signature(model, choice, signature);
       return info && Object.fromEntries(Object.entries(info.inputs).map(([k, spec]) => [k, spec.dtype]));
     } catch {
       return undefined;
@@ -207,7 +196,7 @@ class GrpcServingClient implements ServingClient {
     init: MessageInitShape<I>,
     options: CallOptions,
   ): Promise<MessageShape<O>> {
-    const deadlineMs = options.deadlineMs ?? this.#defaultDeadlineMs;
+    const deadlineMs = this.deadlineMs(options);
     return new Promise((resolve, reject) => {
       this.#client.makeUnaryRequest(
         `/${method.parent.typeName}/${method.name}`,

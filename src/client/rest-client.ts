@@ -7,10 +7,14 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, invalidArgument, ServingError } from "../errors.js";
 import { SignatureDefMapSchema } from "../proto/gen/tensorflow_serving/apis/get_model_metadata_pb.js";
-import { GetModelStatusResponseSchema } from "../proto/gen/tensorflow_serving/apis/get_model_status_pb.js";
+import {
+  type GetModelStatusResponse,
+  GetModelStatusResponseSchema,
+} from "../proto/gen/tensorflow_serving/apis/get_model_status_pb.js";
 import { Tensor } from "../tensor/tensor.js";
+import { ServingClientBase, type StatusOptions } from "./client-base.js";
 import { exampleJson } from "./examples.js";
-import { DEFAULT_SIGNATURE, SignatureCache, signatureInfos, versionStateName } from "./signatures.js";
+import { DEFAULT_SIGNATURE, signatureInfos } from "./signatures.js";
 import { toTensor } from "./tensors.js";
 import { parseTfJson, type TfJson, tensorJson } from "./tf-json.js";
 import type {
@@ -20,7 +24,6 @@ import type {
   Example,
   ExampleOptions,
   ModelMetadata,
-  ModelVersionStatus,
   PredictOptions,
   ServingClient,
   SignatureInfo,
@@ -69,19 +72,17 @@ export function createRestClient(baseUrl: string, options: ClientOptions = {}): 
   return new RestServingClient(baseUrl, options);
 }
 
-class RestServingClient implements ServingClient {
+class RestServingClient extends ServingClientBase implements ServingClient {
   readonly #base: URL;
   readonly #agent: HttpAgent;
-  readonly #defaultDeadlineMs: number | undefined;
-  readonly #signatures = new SignatureCache((model, choice) => this.metadata(model, choice));
 
   constructor(baseUrl: string, options: ClientOptions) {
+    super(options);
     this.#base = new URL(baseUrl);
     this.#agent =
       this.#base.protocol === "https:"
         ? new HttpsAgent({ keepAlive: true })
         : new HttpAgent({ keepAlive: true });
-    this.#defaultDeadlineMs = options.deadlineMs;
   }
 
   async predict(
@@ -90,7 +91,7 @@ class RestServingClient implements ServingClient {
     options: PredictOptions = {},
   ): Promise<Record<string, Tensor>> {
     const signatureName = options.signature ?? DEFAULT_SIGNATURE;
-    const signature = await this.#signatures.signature(model, options, signatureName).catch(() => undefined);
+    const signature = await this.signatures.signature(model, options, signatureName).catch(() => undefined);
     const fields = Object.entries(inputs).map(
       ([name, value]) =>
         `${JSON.stringify(name)}:${tensorJson(toTensor(value, signature?.inputs[name]?.dtype))}`,
@@ -100,7 +101,7 @@ class RestServingClient implements ServingClient {
     try {
       json = await this.#send("POST", `${modelPath(model, options)}:predict`, body, options);
     } catch (error: unknown) {
-      this.#signatures.invalidateOn(error, model, options);
+      this.signatures.invalidateOn(error, model, options);
       throw error;
     }
     const outputs = predictOutputs(field(json, "outputs"), signature);
@@ -164,22 +165,12 @@ class RestServingClient implements ServingClient {
     };
   }
 
-  async status(
-    model: string,
-    options: { readonly version?: bigint | number } & CallOptions = {},
-  ): Promise<ModelVersionStatus[]> {
+  protected async modelStatus(model: string, options: StatusOptions): Promise<GetModelStatusResponse> {
     const json = await this.#send("GET", modelPath(model, { version: options.version }), undefined, options);
-    const response = fromJson(GetModelStatusResponseSchema, json as JsonValue, { ignoreUnknownFields: true });
-    return response.modelVersionStatus.map((s) => ({
-      version: s.version,
-      state: versionStateName(s.state),
-      errorCode: s.status?.errorCode ?? Code.OK,
-      errorMessage: s.status?.errorMessage ?? "",
-    }));
+    return fromJson(GetModelStatusResponseSchema, json as JsonValue, { ignoreUnknownFields: true });
   }
 
-  close(): void {
-    this.#signatures.clear();
+  protected closeTransport(): void {
     this.#agent.destroy();
   }
 
@@ -190,7 +181,7 @@ class RestServingClient implements ServingClient {
     body: string | undefined,
     options: CallOptions,
   ): Promise<TfJson> {
-    const deadlineMs = options.deadlineMs ?? this.#defaultDeadlineMs;
+    const deadlineMs = this.deadlineMs(options);
     const exceeded = () => new ServingError(Code.DEADLINE_EXCEEDED, `Deadline of ${deadlineMs} ms exceeded`);
     // As grpc-js does: a deadline already passed fails at once, without a request.
     if (deadlineMs !== undefined && deadlineMs <= 0) return Promise.reject(exceeded());

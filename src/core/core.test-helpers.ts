@@ -2,15 +2,14 @@
 // response tells which version computed it.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
 import { attr, GraphBuilder } from "../export/graph-builder.js";
-import { SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
+import { savedModelFromGraph, type TensorSpec } from "../export/signature-model.js";
 import { SaverDef_CheckpointFormatVersion } from "../proto/gen/tensorflow/core/protobuf/saver_pb.js";
 import type { Servable } from "../runtime/servable.js";
 import { writeSavedModel } from "../savedmodel/saved-model-writer.js";
 import { DataType } from "../tensor/dtype.js";
-import { shapeToProto } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import type { ServerCore } from "./server-core.js";
 
 export interface ScaleModelOptions {
   /** Width of x and y (default 4). */
@@ -41,13 +40,9 @@ export async function writeScaleModel(
   const x = g.placeholder("x", DataType.DT_FLOAT, [-1, width]);
   const factor = g.constant("scale", new Tensor(DataType.DT_FLOAT, [], new Float32Array([scale])));
   g.op("Mul", "y", [x, factor], { T: float });
-  const info = (name: string, shape: number[], dtype = DataType.DT_FLOAT) => ({
-    encoding: { case: "name" as const, value: `${name}:0` },
-    dtype,
-    tensorShape: shapeToProto(shape),
-  });
-  const inputs: Record<string, ReturnType<typeof info>> = { x: info("x", [-1, width]) };
-  const outputs: Record<string, ReturnType<typeof info>> = { y: info("y", [-1, width]) };
+  const info = (shape: number[], dtype = DataType.DT_FLOAT): TensorSpec => ({ dtype, shape });
+  const inputs: Record<string, TensorSpec> = { x: info([-1, width]) };
+  const outputs: Record<string, TensorSpec> = { y: info([-1, width]) };
   const variables = new Map<string, Tensor>();
   let saverDef = {};
   if (ballast > 0) {
@@ -60,8 +55,8 @@ export async function writeScaleModel(
       Taxis: attr.type(DataType.DT_INT32),
       batch_dims: attr.int(0),
     });
-    inputs.row = info("row", [-1], DataType.DT_INT32);
-    outputs.z = info("z", [-1, ballast]);
+    inputs.row = info([-1], DataType.DT_INT32);
+    outputs.z = info([-1, ballast]);
     const values = new Float32Array(BALLAST_ROWS * ballast).map(
       (_, i) => (((i * 7919) % 1000) / 1000 - 0.5) * scale,
     );
@@ -74,19 +69,7 @@ export async function writeScaleModel(
       version: SaverDef_CheckpointFormatVersion.V2,
     };
   }
-  const savedModel = create(SavedModelSchema, {
-    savedModelSchemaVersion: 1n,
-    metaGraphs: [
-      {
-        metaInfoDef: { tags: ["serve"] },
-        graphDef: g.build(),
-        saverDef,
-        signatureDef: {
-          serving_default: { inputs, outputs, methodName: "tensorflow/serving/predict" },
-        },
-      },
-    ],
-  });
+  const savedModel = savedModelFromGraph(g.build(), { serving_default: { inputs, outputs } }, { saverDef });
   await writeSavedModel(dir, ballast > 0 ? { savedModel, variables } : { savedModel });
 }
 
@@ -122,3 +105,27 @@ export async function askScale(servable: Servable, width = 4): Promise<number> {
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resolves once `done()` holds, checked now and at every state change of `core`; rejects after
+ * `timeoutMs` (a guard against a hang, not a timing assertion).
+ *
+ * @example
+ * await waitForState(core, () => core.status("m")[0]?.state === "AVAILABLE");
+ */
+export function waitForState(core: ServerCore, done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error("timed out waiting for a state"));
+    }, timeoutMs);
+    const check = () => {
+      if (!done()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const off = core.on("state", check);
+    check();
+  });
+}

@@ -1,6 +1,7 @@
 // The hot-swap scenario shared by src/core/hotswap.test.ts and bench/hotswap.ts: steady predict
 // traffic (acquire → run → release, in process) while versions 1 → 2 → 3 of a model are written
 // into its base path and picked up by polling, each retiring the one before.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -83,6 +84,33 @@ export interface HotSwapReport {
   /** Directory of every servable loaded / closed. */
   readonly loads: readonly string[];
   readonly closes: readonly string[];
+}
+
+/**
+ * The checks every hot-swap run must pass, whatever the repository: no failed or wrong answer, no
+ * request on a version that was not AVAILABLE or older than one already seen, versions 1, 2 and 3
+ * each served and each through its whole lifecycle, each retired only after its successor was
+ * AVAILABLE, one load per version (`loadsWhy` says why that matters here) and every load closed.
+ *
+ * @example
+ * assertCleanSwap(await runHotSwap(options), summary, "one load per version");
+ */
+export function assertCleanSwap(report: HotSwapReport, summary: string, loadsWhy: string): void {
+  assert.deepEqual(report.failures, [], "zero failed requests");
+  assert.equal(report.wrongAnswers, 0, "every answer computed by the version that was acquired");
+  assert.equal(report.notAvailableAtAcquire, 0, "every request served by a version AVAILABLE at that moment");
+  assert.equal(report.wentBackwards, 0, "once a newer version answered, older ones never did again");
+  for (const v of [1, 2, 3])
+    assert.ok((report.servedBy[v] ?? 0) > 0, `version ${v} served traffic: ${summary}`);
+  const states = (v: number) => report.events.filter((e) => e.version === v).map((e) => e.state);
+  const life = ["START", "LOADING", "AVAILABLE", "UNLOADING", "END"];
+  for (const v of [1, 2, 3]) assert.deepEqual(states(v), life, `version ${v}'s lifecycle`);
+  const at = (v: number, state: string) =>
+    report.events.findIndex((e) => e.version === v && e.state === state);
+  assert.ok(at(2, "AVAILABLE") < at(1, "UNLOADING"), "1 retired only after 2 was AVAILABLE");
+  assert.ok(at(3, "AVAILABLE") < at(2, "UNLOADING"), "2 retired only after 3 was AVAILABLE");
+  assert.equal(report.loads.length, 3, loadsWhy);
+  assert.deepEqual([...report.closes].sort(), [...report.loads].sort(), "every loaded version closed once");
 }
 
 /** The steady-state baseline: requests started in [1.5 s, 4.8 s), after warm-up, before the RSS reading. */

@@ -15,7 +15,7 @@ import { parseTextProto } from "../proto/text-format.js";
 import { loadServable } from "../runtime/servable.js";
 import { DataType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { askScale, writeCorruptModel, writeScaleModel } from "./core.test-helpers.js";
+import { askScale, waitForState, writeCorruptModel, writeScaleModel } from "./core.test-helpers.js";
 import type { LoadFn } from "./load-retry.js";
 import type { StateChangeEvent, VersionState } from "./manager.js";
 import { ServerCore, type ServerCoreOptions } from "./server-core.js";
@@ -58,25 +58,8 @@ async function startCore(options: ServerCoreOptions) {
   });
   const states = (model: string, version: number) =>
     events.filter((e) => e.model === model && e.version === BigInt(version)).map((e) => e.state);
-  const settle = (done: () => boolean) => waitFor(core, done);
+  const settle = (done: () => boolean) => waitForState(core, done);
   return { core, events, states, settle };
-}
-
-function waitFor(core: ServerCore, done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error("timed out waiting for a state"));
-    }, timeoutMs);
-    const check = () => {
-      if (!done()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    };
-    const off = core.on("state", check);
-    check();
-  });
 }
 
 const state = (core: ServerCore, model: string, version: number): VersionState | undefined => {
@@ -344,7 +327,7 @@ describe("ServerCore", () => {
     );
     await writeScaleModel(join(a, "2"), 2);
     await core.pollNow();
-    await waitFor(core, () => core.availableVersions("a").includes(2n));
+    await waitForState(core, () => core.availableVersions("a").includes(2n));
     assert.deepEqual(await scaleOf(core, "a", { label: "canary" }), [2n, 2]);
     await core.stop();
   });

@@ -1,11 +1,9 @@
-import { create } from "@bufbuild/protobuf";
 import { DataType } from "../proto/gen/tensorflow/core/framework/types_pb.js";
-import { type SavedModel, SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
 import { SaverDef_CheckpointFormatVersion } from "../proto/gen/tensorflow/core/protobuf/saver_pb.js";
 import type { SavedModelContents } from "../savedmodel/saved-model-writer.js";
-import { shapeToProto } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { attr, GraphBuilder } from "./graph-builder.js";
+import { savedModelFromGraph } from "./signature-model.js";
 
 /** One dense layer's weights. */
 export interface DenseLayer {
@@ -92,35 +90,27 @@ export function mlpSavedModel(spec: MlpSpec): SavedModelContents & { layers: Den
   g.op("Identity", spec.output, [activation], { T: float });
 
   const saver = g.saver([...variables.keys()].map((name) => ({ name, dtype: DataType.DT_FLOAT })));
-  const tensorInfo = (name: string, width: number) => ({
-    encoding: { case: "name" as const, value: `${name}:0` },
-    dtype: DataType.DT_FLOAT,
-    tensorShape: shapeToProto([-1, width]),
-  });
-  const savedModel: SavedModel = create(SavedModelSchema, {
-    savedModelSchemaVersion: 1n,
-    metaGraphs: [
-      {
-        metaInfoDef: { tags: ["serve"], tensorflowVersion: "2.15.0", metaGraphVersion: "ts-serving" },
-        graphDef: g.build(),
-        saverDef: {
-          filenameTensorName: saver.filenameTensor,
-          saveTensorName: saver.saveTensor,
-          restoreOpName: saver.restoreOp,
-          maxToKeep: 5,
-          keepCheckpointEveryNHours: 10000,
-          version: SaverDef_CheckpointFormatVersion.V2,
-        },
-        signatureDef: {
-          serving_default: {
-            inputs: { [spec.input]: tensorInfo(spec.input, spec.widths[0] ?? 0) },
-            outputs: { [spec.output]: tensorInfo(spec.output, spec.widths.at(-1) ?? 0) },
-            methodName: "tensorflow/serving/predict",
-          },
-        },
+  const features = (width: number) => ({ dtype: DataType.DT_FLOAT, shape: [-1, width] });
+  const savedModel = savedModelFromGraph(
+    g.build(),
+    {
+      serving_default: {
+        inputs: { [spec.input]: features(spec.widths[0] ?? 0) },
+        outputs: { [spec.output]: features(spec.widths.at(-1) ?? 0) },
       },
-    ],
-  });
+    },
+    {
+      metaInfoDef: { tensorflowVersion: "2.15.0", metaGraphVersion: "ts-serving" },
+      saverDef: {
+        filenameTensorName: saver.filenameTensor,
+        saveTensorName: saver.saveTensor,
+        restoreOpName: saver.restoreOp,
+        maxToKeep: 5,
+        keepCheckpointEveryNHours: 10000,
+        version: SaverDef_CheckpointFormatVersion.V2,
+      },
+    },
+  );
   return { savedModel, variables, layers };
 }
 

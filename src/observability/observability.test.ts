@@ -2,14 +2,13 @@
 // log gets known traffic over REST and gRPC — successes and failures — and the scraped metrics, the
 // access-log lines and the request ids must account for exactly that traffic.
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Client, credentials, Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { needsFixtures, tfServingModel } from "../../test/fixtures.js";
+import { freePort } from "../../test/rest/helpers.js";
 import { useScratchDir } from "../../test/scratch.js";
 import { type RunningServer, startModelServer } from "../cli/serve.js";
 import { serverFlags } from "../cli/server-flags.js";
@@ -21,16 +20,6 @@ import {
 } from "../proto/gen/tensorflow_serving/apis/predict_pb.js";
 import { METRIC_NAMES } from "./metrics.js";
 import { parsePrometheusText, type Sample, sampleValue } from "./prometheus-text.test-helpers.js";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 const MODEL_DIR = tfServingModel("saved_model_half_plus_two_cpu");
 const floats = (values: number[]) => ({

@@ -2,25 +2,44 @@
 // span with a `run` child (the onnxruntime signature run) in the same trace.
 import assert from "node:assert/strict";
 import type { Server } from "node:http";
-import { dirname } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Client, credentials, type Server as GrpcServer, Metadata } from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { Client, credentials, type Server as GrpcServer } from "@grpc/grpc-js";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { needsFixtures, tfServingModel } from "../../test/fixtures.js";
+import { needsFixtures } from "../../test/fixtures.js";
+import { halfPlusTwoConfig, unaryCall } from "../api/tfs-grpc/grpc.test-helpers.js";
 import { startGrpcServer } from "../api/tfs-grpc/server.js";
 import { startRestServer } from "../api/tfs-rest/server.js";
 import { serverBatching } from "../batching/server-batching.js";
-import { singleModelServerConfig } from "../core/model-config.js";
-import { ServerCore } from "../core/server-core.js";
+import { ServerCore, type ServerCoreOptions } from "../core/server-core.js";
 import { DataType } from "../proto/gen/tensorflow/core/framework/types_pb.js";
 import {
   type PredictRequest,
   PredictRequestSchema,
-  PredictResponseSchema,
 } from "../proto/gen/tensorflow_serving/apis/predict_pb.js";
+import { PredictionService } from "../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
 import { loadServable } from "../runtime/servable.js";
 import { Observability } from "./observability.js";
+
+/** half_plus_two loaded through `load`, its states observed, and a REST server with the hooks. */
+async function startTracedRest(
+  observability: Observability,
+  load: ServerCoreOptions["load"],
+): Promise<{ core: ServerCore; rest: Server; restUrl: string }> {
+  const core = await ServerCore.create({
+    config: halfPlusTwoConfig(),
+    fileSystemPollWaitSeconds: 0,
+    load,
+    listeners: { state: (e) => observability.onState(e) },
+  });
+  const started = await startRestServer({
+    backend: core,
+    port: 0,
+    host: "127.0.0.1",
+    observability: observability.rest,
+  });
+  return { core, rest: started.server, restUrl: `http://127.0.0.1:${started.port}` };
+}
 
 describe("tracing", needsFixtures, () => {
   const exporter = new InMemorySpanExporter();
@@ -32,26 +51,13 @@ describe("tracing", needsFixtures, () => {
   let grpcPort = 0;
 
   before(async () => {
-    core = await ServerCore.create({
-      config: singleModelServerConfig(
-        "half_plus_two",
-        dirname(tfServingModel("saved_model_half_plus_two_cpu")),
-      ),
-      fileSystemPollWaitSeconds: 0,
-      load: observability.tracedLoad(
+    ({ core, rest, restUrl } = await startTracedRest(
+      observability,
+      observability.tracedLoad(
         observability.timedLoad((dir) => loadServable(dir)),
         false,
       ),
-      listeners: { state: (e) => observability.onState(e) },
-    });
-    const started = await startRestServer({
-      backend: core,
-      port: 0,
-      host: "127.0.0.1",
-      observability: observability.rest,
-    });
-    rest = started.server;
-    restUrl = `http://127.0.0.1:${started.port}`;
+    ));
     const g = await startGrpcServer({
       core,
       port: 0,
@@ -113,19 +119,12 @@ describe("tracing", needsFixtures, () => {
 
   it("gRPC: request span with a run child; a failed call's span has an error status", async () => {
     const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    // Resolves when the call ends, failed or not: the spans are what is checked.
     const call = (request: PredictRequest, id: string) =>
-      new Promise<void>((resolve) => {
-        const metadata = new Metadata();
-        metadata.set("x-request-id", id);
-        client.makeUnaryRequest(
-          "/tensorflow.serving.PredictionService/Predict",
-          (m: PredictRequest) => Buffer.from(toBinary(PredictRequestSchema, m)),
-          (b: Buffer) => fromBinary(PredictResponseSchema, b),
-          request,
-          metadata,
-          () => resolve(),
-        );
-      });
+      unaryCall(client, PredictionService.method.predict, request, undefined, { "x-request-id": id }).then(
+        () => undefined,
+        () => undefined,
+      );
     const x = { dtype: DataType.DT_FLOAT, tensorShape: { dim: [{ size: 1n }] }, floatVal: [3] };
     await call(
       create(PredictRequestSchema, { modelSpec: { name: "half_plus_two" }, inputs: { x } }),
@@ -165,23 +164,10 @@ describe("tracing with batching", needsFixtures, () => {
       adaptive: false,
       observer: observability.batching,
     });
-    core = await ServerCore.create({
-      config: singleModelServerConfig(
-        "half_plus_two",
-        dirname(tfServingModel("saved_model_half_plus_two_cpu")),
-      ),
-      fileSystemPollWaitSeconds: 0,
-      load: observability.tracedLoad(batching(observability.timedLoad((dir) => loadServable(dir))), true),
-      listeners: { state: (e) => observability.onState(e) },
-    });
-    const started = await startRestServer({
-      backend: core,
-      port: 0,
-      host: "127.0.0.1",
-      observability: observability.rest,
-    });
-    rest = started.server;
-    restUrl = `http://127.0.0.1:${started.port}`;
+    ({ core, rest, restUrl } = await startTracedRest(
+      observability,
+      observability.tracedLoad(batching(observability.timedLoad((dir) => loadServable(dir))), true),
+    ));
   });
 
   after(async () => {

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { create } from "@bufbuild/protobuf";
 import { useScratchDir } from "../../test/scratch.js";
 import { Code, ServingError } from "../errors.js";
 import { attr, GraphBuilder } from "../export/graph-builder.js";
-import { SavedModelSchema } from "../proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
+import { savedModelFromGraph } from "../export/signature-model.js";
 import { writeSavedModel } from "../savedmodel/saved-model-writer.js";
 import { DataType } from "../tensor/dtype.js";
-import { shapeToProto } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { loadServable } from "./servable.js";
 
@@ -21,26 +19,9 @@ async function writeModelWith(dir: string, ops: readonly string[]): Promise<void
   for (const [i, op] of ops.entries())
     value = g.op(op, `block_${i}/${op.toLowerCase()}`, [value], { T: float });
   g.op("Identity", "y", [value], { T: float });
-  const info = (name: string) => ({
-    encoding: { case: "name" as const, value: `${name}:0` },
-    dtype: DataType.DT_FLOAT,
-    tensorShape: shapeToProto([-1, 3]),
-  });
-  const savedModel = create(SavedModelSchema, {
-    savedModelSchemaVersion: 1n,
-    metaGraphs: [
-      {
-        metaInfoDef: { tags: ["serve"] },
-        graphDef: g.build(),
-        signatureDef: {
-          serving_default: {
-            inputs: { x: info("x") },
-            outputs: { y: info("y") },
-            methodName: "tensorflow/serving/predict",
-          },
-        },
-      },
-    ],
+  const xy = { dtype: DataType.DT_FLOAT, shape: [-1, 3] };
+  const savedModel = savedModelFromGraph(g.build(), {
+    serving_default: { inputs: { x: xy }, outputs: { y: xy } },
   });
   await writeSavedModel(dir, { savedModel });
 }

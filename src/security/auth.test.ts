@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  Client,
-  credentials,
-  type Server as GrpcServer,
-  Metadata,
-  type ServiceError,
-  status,
-} from "@grpc/grpc-js";
+import { type Client, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { needsFixtures } from "../../test/fixtures.js";
 import { useScratchDir } from "../../test/scratch.js";
-import { startGrpcServer } from "../api/tfs-grpc/server.js";
-import { startRestServer } from "../api/tfs-rest/server.js";
 import type { ServerCore } from "../core/server-core.js";
 import { Code } from "../errors.js";
 import { ModelService } from "../proto/gen/tensorflow_serving/apis/model_service_pb.js";
@@ -21,7 +12,7 @@ import { Authenticator } from "./auth.js";
 import { securityInterceptor } from "./grpc-interceptor.js";
 import { JwtVerifier } from "./jwt.js";
 import { AUDIENCE, ISSUER, type TokenIssuer, tamper, tokenIssuer } from "./jwt.test-helpers.js";
-import { floats, grpcCall, twoModelCore } from "./security.test-helpers.js";
+import { floats, grpcCall, startBothApis, twoModelCore } from "./security.test-helpers.js";
 
 const P = PredictionService.method;
 const M = ModelService.method;
@@ -77,7 +68,7 @@ describe("authentication on the REST and gRPC APIs", needsFixtures, () => {
   let issuer: TokenIssuer;
   let restBase: string;
   let client: Client;
-  const closers: (() => void)[] = [];
+  let closeApis = () => {};
 
   before(async () => {
     core = await twoModelCore(freshDir("models"));
@@ -86,26 +77,11 @@ describe("authentication on the REST and gRPC APIs", needsFixtures, () => {
       apiKeys: ApiKeys.parse(KEYS_FILE, "keys.txt"),
       jwt: new JwtVerifier(issuer.jwks, { issuer: ISSUER, audience: AUDIENCE }),
     });
-    const rest = await startRestServer({ backend: core, port: 0, host: "127.0.0.1", auth });
-    const grpc = await startGrpcServer({
-      core,
-      port: 0,
-      host: "127.0.0.1",
-      interceptors: [securityInterceptor({ auth })],
-    });
-    restBase = `http://127.0.0.1:${rest.port}`;
-    client = new Client(`127.0.0.1:${grpc.port}`, credentials.createInsecure());
-    closers.push(
-      () => client.close(),
-      () => (grpc.server as GrpcServer).forceShutdown(),
-      () => {
-        rest.server.close();
-        rest.server.closeAllConnections();
-      },
-    );
+    const apis = await startBothApis(core, { auth }, { interceptors: [securityInterceptor({ auth })] });
+    ({ restBase, client, close: closeApis } = apis);
   });
   after(async () => {
-    for (const close of closers) close();
+    closeApis();
     await core.stop();
   });
 

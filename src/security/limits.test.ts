@@ -1,18 +1,17 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { Client, credentials, type Server as GrpcServer, type ServiceError, status } from "@grpc/grpc-js";
+import { type Client, type ServiceError, status } from "@grpc/grpc-js";
 import { needsFixtures } from "../../test/fixtures.js";
 import { gate, post, slowServable } from "../../test/rest/helpers.js";
 import { useScratchDir } from "../../test/scratch.js";
-import { startGrpcServer } from "../api/tfs-grpc/server.js";
 import { startRestServer } from "../api/tfs-rest/server.js";
 import type { ServerCore } from "../core/server-core.js";
 import { PredictionService } from "../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
 import { loadServable } from "../runtime/servable.js";
 import { securityInterceptor } from "./grpc-interceptor.js";
 import { ConcurrencyLimiter } from "./limits.js";
-import { floats, grpcCall, twoModelCore } from "./security.test-helpers.js";
+import { floats, grpcCall, startBothApis, twoModelCore } from "./security.test-helpers.js";
 
 const P = PredictionService.method;
 const MAX_BYTES = 1024;
@@ -49,7 +48,7 @@ describe("request limits on the REST and gRPC APIs", needsFixtures, () => {
   let core: ServerCore;
   let restBase: string;
   let client: Client;
-  const closers: (() => void)[] = [];
+  let closeApis = () => {};
 
   before(async () => {
     core = await twoModelCore(freshDir("models"), async (dir) => {
@@ -58,33 +57,15 @@ describe("request limits on the REST and gRPC APIs", needsFixtures, () => {
     });
     // One limiter for both APIs: the limit is per model across the server.
     const limiter = new ConcurrencyLimiter(1);
-    const rest = await startRestServer({
-      backend: core,
-      port: 0,
-      host: "127.0.0.1",
-      limiter,
-      maxBodyBytes: MAX_BYTES,
-    });
-    const grpc = await startGrpcServer({
+    const apis = await startBothApis(
       core,
-      port: 0,
-      host: "127.0.0.1",
-      maxReceiveMessageBytes: MAX_BYTES,
-      interceptors: [securityInterceptor({ limiter })],
-    });
-    restBase = `http://127.0.0.1:${rest.port}`;
-    client = new Client(`127.0.0.1:${grpc.port}`, credentials.createInsecure());
-    closers.push(
-      () => client.close(),
-      () => (grpc.server as GrpcServer).forceShutdown(),
-      () => {
-        rest.server.close();
-        rest.server.closeAllConnections();
-      },
+      { limiter, maxBodyBytes: MAX_BYTES },
+      { maxReceiveMessageBytes: MAX_BYTES, interceptors: [securityInterceptor({ limiter })] },
     );
+    ({ restBase, client, close: closeApis } = apis);
   });
   after(async () => {
-    for (const close of closers) close();
+    closeApis();
     await core.stop();
   });
 

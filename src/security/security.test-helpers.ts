@@ -1,18 +1,14 @@
 // Test support for the security suites: a ServerCore serving half_plus_two under two names, real HTTPS
-// requests with chosen CA/client certificates, and gRPC unary calls with metadata.
+// requests with chosen CA/client certificates, gRPC unary calls with metadata, and both APIs started
+// with a suite's security options.
 import { request as httpsRequest } from "node:https";
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { type Client, Metadata, type ServiceError } from "@grpc/grpc-js";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { Client, credentials } from "@grpc/grpc-js";
 import { tfServingModel } from "../../test/fixtures.js";
 import { configText, linkModel, modelEntry, startCore } from "../../test/rest/helpers.js";
-import type { UnaryMethod } from "../api/tfs-grpc/grpc.test-helpers.js";
+import { type UnaryMethod, unaryCall } from "../api/tfs-grpc/grpc.test-helpers.js";
+import { type GrpcOptions, startGrpcServer } from "../api/tfs-grpc/server.js";
+import { type RestOptions, startRestServer } from "../api/tfs-rest/server.js";
 import type { ServerCore, ServerCoreOptions } from "../core/server-core.js";
 import { DataType } from "../proto/gen/tensorflow/core/framework/types_pb.js";
 
@@ -76,24 +72,42 @@ export function httpsCall(
 }
 
 /** A unary call with `metadata` entries (e.g. authorization); rejects with the ServiceError. */
-export function grpcCall<I extends DescMessage, O extends DescMessage>(
+export const grpcCall = <I extends DescMessage, O extends DescMessage>(
   client: Client,
   method: UnaryMethod<I, O>,
   init: MessageInitShape<I>,
   metadata: Record<string, string> = {},
-): Promise<MessageShape<O>> {
-  const md = new Metadata();
-  for (const [key, value] of Object.entries(metadata)) md.set(key, value);
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      `/${method.parent.typeName}/${method.name}`,
-      (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
-      (b: Buffer) => fromBinary(method.output, b),
-      create(method.input, init),
-      md,
-      {},
-      (error: ServiceError | null, value?: MessageShape<O>) =>
-        error || value === undefined ? reject(error) : resolve(value),
-    );
-  });
+): Promise<MessageShape<O>> => unaryCall(client, method, init, undefined, metadata);
+
+/** The REST and gRPC servers of a security suite, on 127.0.0.1, with a gRPC client. */
+export interface BothApis {
+  /** `http://127.0.0.1:<rest port>`. */
+  readonly restBase: string;
+  readonly client: Client;
+  /** Closes the client and both servers (at once, open connections too). */
+  close(): void;
+}
+
+/**
+ * Starts REST (with `rest` options, e.g. auth or limits) and gRPC (with `grpc` options, e.g. the
+ * security interceptor) for `core` on 127.0.0.1, and connects an insecure gRPC client.
+ */
+export async function startBothApis(
+  core: ServerCore,
+  rest: Omit<RestOptions, "backend"> = {},
+  grpc: Omit<GrpcOptions, "core" | "port"> = {},
+): Promise<BothApis> {
+  const restServer = await startRestServer({ ...rest, backend: core, port: 0, host: "127.0.0.1" });
+  const grpcServer = await startGrpcServer({ ...grpc, core, port: 0, host: "127.0.0.1" });
+  const client = new Client(`127.0.0.1:${grpcServer.port}`, credentials.createInsecure());
+  return {
+    restBase: `http://127.0.0.1:${restServer.port}`,
+    client,
+    close: () => {
+      client.close();
+      grpcServer.server.forceShutdown();
+      restServer.server.close();
+      restServer.server.closeAllConnections();
+    },
+  };
 }

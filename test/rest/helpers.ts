@@ -6,17 +6,15 @@ import { mkdir, symlink } from "node:fs/promises";
 import type { Server } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
 import { type RestOptions, startRestServer } from "../../src/api/tfs-rest/server.js";
 import { ServerCore, type ServerCoreOptions } from "../../src/core/server-core.js";
 import { attr, GraphBuilder } from "../../src/export/graph-builder.js";
-import { SavedModelSchema } from "../../src/proto/gen/tensorflow/core/protobuf/saved_model_pb.js";
+import { savedModelFromGraph } from "../../src/export/signature-model.js";
 import { ModelServerConfigSchema } from "../../src/proto/gen/tensorflow_serving/config/model_server_config_pb.js";
 import { parseTextProto } from "../../src/proto/text-format.js";
 import { loadServable, type Servable } from "../../src/runtime/servable.js";
 import { writeSavedModel } from "../../src/savedmodel/saved-model-writer.js";
 import { DataType } from "../../src/tensor/dtype.js";
-import { shapeToProto } from "../../src/tensor/shape.js";
 import { REPO_ROOT } from "../fixtures.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -231,26 +229,9 @@ export async function writeStringModel(dir: string): Promise<void> {
   const text = g.placeholder("text", DataType.DT_STRING, [-1]);
   g.op("Identity", "text_bytes", [text], { T: attr.type(DataType.DT_STRING) });
   g.op("Identity", "text_out", [text], { T: attr.type(DataType.DT_STRING) });
-  const info = (name: string) => ({
-    encoding: { case: "name" as const, value: `${name}:0` },
-    dtype: DataType.DT_STRING,
-    tensorShape: shapeToProto([-1]),
-  });
-  const savedModel = create(SavedModelSchema, {
-    savedModelSchemaVersion: 1n,
-    metaGraphs: [
-      {
-        metaInfoDef: { tags: ["serve"] },
-        graphDef: g.build(),
-        signatureDef: {
-          serving_default: {
-            inputs: { text: info("text") },
-            outputs: { text_bytes: info("text_bytes"), text_out: info("text_out") },
-            methodName: "tensorflow/serving/predict",
-          },
-        },
-      },
-    ],
+  const text1d = { dtype: DataType.DT_STRING, shape: [-1] };
+  const savedModel = savedModelFromGraph(g.build(), {
+    serving_default: { inputs: { text: text1d }, outputs: { text_bytes: text1d, text_out: text1d } },
   });
   await writeSavedModel(dir, { savedModel });
 }

@@ -3,10 +3,10 @@
 // message, except under CI=true, where that is a failure.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { after, before } from "node:test";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../src/core/s3-client.js";
+import { freePort } from "../rest/helpers.js";
 
 // Dummy credentials for moto (the SDK's standard chain reads them from the environment; child
 // processes, e.g. the CLI, inherit them).
@@ -86,15 +86,4 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promis
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject()));
-    });
-  });
 }

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { waitForState } from "../../src/core/core.test-helpers.js";
 import { publishVersion } from "../../src/core/publish.js";
 import { putFile, putObject } from "../../src/core/s3-client.js";
 import { ServerCore, type ServerCoreOptions } from "../../src/core/server-core.js";
@@ -43,24 +44,6 @@ function pushCli(args: readonly string[]): Promise<string> {
     child.on("exit", (code) =>
       code === 0 ? resolve(out) : reject(new Error(`push exited ${code}: ${err}`)),
     );
-  });
-}
-
-/** Resolves once `done()` holds, checked at every state change of the core (20 s at most). */
-function settle(core: ServerCore, done: () => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error("timed out waiting for a state"));
-    }, 20_000);
-    const check = () => {
-      if (!done()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    };
-    const off = core.on("state", check);
-    check();
   });
 }
 
@@ -104,7 +87,7 @@ describe("S3 model repositories (moto_server)", () => {
         });
         assert.equal(pushed.version, 2n);
         await core.pollNow();
-        await settle(core, () => core.status("hp", 1n)[0]?.state === "END");
+        await waitForState(core, () => core.status("hp", 1n)[0]?.state === "END");
         assert.deepEqual(core.availableVersions("hp"), [2n]);
         assert.deepEqual(await predict(rest.base, "hp"), [3.5, 4.0, 5.5]);
       } finally {
@@ -181,7 +164,7 @@ describe("S3 model repositories (moto_server)", () => {
         // Re-running the interrupted push publishes 2; 3 and 4 stay rejected.
         await publishVersion({ dir: HALF_PLUS_THREE, to: base, version: 2n, s3: { endpoint } });
         await core.pollNow();
-        await settle(core, () => core.status("hp", 1n)[0]?.state === "END");
+        await waitForState(core, () => core.status("hp", 1n)[0]?.state === "END");
         assert.deepEqual(core.availableVersions("hp"), [2n]);
         const handle = core.acquire("hp");
         handle.release();

@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ensureDefaultModel } from "../../src/cli/default-model.js";
 import { REPO_ROOT } from "../fixtures.js";
+import { freePort } from "../rest/helpers.js";
 import { useScratchDir } from "../scratch.js";
-
-/** A port free on 127.0.0.1 right now (the server flags take a number; 0 means "off" in TF Serving). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Starts `ts-serving` as a user would and resolves once it prints its ready line. */
 async function startServer(

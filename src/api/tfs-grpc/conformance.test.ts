@@ -17,7 +17,7 @@ import { ModelVersionStatus_State } from "../../proto/gen/tensorflow_serving/api
 import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_service_pb.js";
 import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
 import type { ModelServerConfig } from "../../proto/gen/tensorflow_serving/config/model_server_config_pb.js";
-import { type UnaryMethod, unaryCall, useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
+import { halfPlusTwoConfig, type UnaryMethod, unaryCall, useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
 import { startGrpcServer } from "./server.js";
 
 const P = PredictionService.method;
@@ -205,10 +205,7 @@ describe("tfs-grpc conformance: GetModelStatus through a version swap", () => {
 
 describe("tfs-grpc conformance: HandleReloadConfigRequest", needsFixtures, () => {
   it("adds half_plus_three next to half_plus_two, then removes half_plus_two", async () => {
-    const two = singleModelServerConfig(
-      "half_plus_two",
-      dirname(tfServingModel("saved_model_half_plus_two_cpu")),
-    );
+    const two = halfPlusTwoConfig();
     const three = singleModelServerConfig(
       "half_plus_three",
       dirname(tfServingModel("saved_model_half_plus_three")),
@@ -228,10 +225,7 @@ describe("tfs-grpc conformance: HandleReloadConfigRequest", needsFixtures, () =>
       unaryCall(client, P.predict, { modelSpec: { name }, inputs: { x: typedInput(new Float32Array([2])) } });
     try {
       const added = await unaryCall(client, M.handleReloadConfigRequest, {
-        config: models(
-          singleModelServerConfig("half_plus_two", dirname(tfServingModel("saved_model_half_plus_two_cpu"))),
-          three,
-        ),
+        config: models(halfPlusTwoConfig(), three),
       });
       assert.equal(added.status?.errorCode, 0);
       assert.deepEqual(floatsOf((await predict("half_plus_three")).outputs.y), [4]);

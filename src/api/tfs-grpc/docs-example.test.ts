@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
   create,
   createFileRegistry,
@@ -15,21 +15,19 @@ import {
   toBinary,
   toJson,
 } from "@bufbuild/protobuf";
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type FileDescriptorProto,
   FileDescriptorProtoSchema,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
-import { Client, credentials, Metadata, type Server } from "@grpc/grpc-js";
+import { type Client, Metadata } from "@grpc/grpc-js";
 import { REPO_ROOT } from "../../../test/fixtures.js";
 import { useScratchDir } from "../../../test/scratch.js";
 import { singleModelServerConfig } from "../../core/model-config.js";
-import { ServerCore } from "../../core/server-core.js";
 import { mlpReference } from "../../export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../../export/ranking-model.js";
 import { writeSavedModel } from "../../savedmodel/saved-model-writer.js";
-import { startGrpcServer } from "./server.js";
+import { fields, reflect, useGrpcServer } from "./grpc.test-helpers.js";
 
 interface Example {
   readonly body: string;
@@ -59,39 +57,12 @@ function grpcurlExamples(markdown: string): Example[] {
   return examples;
 }
 
-/** Length-delimited fields of a protobuf message, by field number. */
-function fields(bytes: Uint8Array): Map<number, Uint8Array[]> {
-  const out = new Map<number, Uint8Array[]>();
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [number, wireType] = reader.tag();
-    if (wireType === 2) out.set(number, [...(out.get(number) ?? []), reader.bytes()]);
-    else reader.skip(wireType);
-  }
-  return out;
-}
-
 /** One reflection v1 request (field `field` of ServerReflectionRequest = `value`) → the files it returns. */
-function reflectFiles(client: Client, field: number, value: string): Promise<FileDescriptorProto[]> {
-  return new Promise((resolve, reject) => {
-    const call = client.makeBidiStreamRequest(
-      "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-      (request: Uint8Array) => Buffer.from(request),
-      (bytes: Buffer) => new Uint8Array(bytes),
-    );
-    call.on("data", (response: Uint8Array) => {
-      call.end();
-      try {
-        // ServerReflectionResponse.file_descriptor_response (4) → FileDescriptorResponse.file_descriptor_proto (1).
-        const files = fields(fields(response).get(4)?.[0] ?? new Uint8Array()).get(1) ?? [];
-        resolve(files.map((b) => fromBinary(FileDescriptorProtoSchema, b)));
-      } catch (error: unknown) {
-        reject(error);
-      }
-    });
-    call.on("error", reject);
-    call.write(new BinaryWriter().tag(field, 2).string(value).finish());
-  });
+async function reflectFiles(client: Client, field: number, value: string): Promise<FileDescriptorProto[]> {
+  // ServerReflectionResponse.file_descriptor_response (4) → FileDescriptorResponse.file_descriptor_proto (1).
+  const response = await reflect(client, field, value);
+  const files = fields(fields(response).get(4)?.[0] ?? new Uint8Array()).get(1) ?? [];
+  return files.map((b) => fromBinary(FileDescriptorProtoSchema, b));
 }
 
 /**
@@ -154,25 +125,11 @@ function assertSameJson(actual: JsonValue, expected: JsonValue, path = "$"): voi
 
 describe("docs/grpc.md grpcurl examples", () => {
   const freshDir = useScratchDir("grpc-docs");
-  let core: ServerCore | undefined;
-  let server: Server | undefined;
-  let client: Client | undefined;
-  before(async () => {
-    // The server of `npm start`: ranking_model version 1, written by our exporter.
+  // The server of `npm start`: ranking_model version 1, written by our exporter.
+  const grpc = useGrpcServer(async () => {
     const base = join(freshDir("models"), RANKING_MODEL.name);
     await writeSavedModel(join(base, "1"), rankingModel());
-    core = await ServerCore.create({
-      config: singleModelServerConfig(RANKING_MODEL.name, base),
-      fileSystemPollWaitSeconds: 0,
-    });
-    const started = await startGrpcServer({ core, port: 0, host: "127.0.0.1" });
-    server = started.server;
-    client = new Client(`127.0.0.1:${started.port}`, credentials.createInsecure());
-  });
-  after(async () => {
-    client?.close();
-    server?.forceShutdown();
-    await core?.stop();
+    return singleModelServerConfig(RANKING_MODEL.name, base);
   });
 
   it("every `grpcurl -d` body is answered, with the output shown where one is", async () => {
@@ -181,14 +138,14 @@ describe("docs/grpc.md grpcurl examples", () => {
       examples.map((e) => `${e.method}${e.output === undefined ? "" : " → output"}`),
       ["Predict → output", "GetModelStatus → output", "GetModelMetadata"],
     );
-    assert.ok(client);
+    const { client } = grpc;
     for (const example of examples) {
       const registry = await registryByReflection(client, example.service);
       const method = registry.getService(example.service)?.methods.find((m) => m.name === example.method);
       assert.ok(method, `${example.service}/${example.method} is not described by reflection`);
       const request = fromJson(method.input, JSON.parse(example.body) as JsonValue, { registry });
       const answer = await new Promise<Uint8Array>((resolve, reject) => {
-        client?.makeUnaryRequest(
+        client.makeUnaryRequest(
           `/${example.service}/${example.method}`,
           (bytes: Uint8Array) => Buffer.from(bytes),
           (bytes: Buffer) => new Uint8Array(bytes),

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { needsFixtures } from "../../../test/fixtures.js";
 import { ModelService } from "../../proto/gen/tensorflow_serving/apis/model_service_pb.js";
 import { PredictionService } from "../../proto/gen/tensorflow_serving/apis/prediction_service_pb.js";
-import { useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
+import { fields, reflect, useHalfPlusTwoGrpc } from "./grpc.test-helpers.js";
 import { fileDescriptorProtos, HEALTH_SERVICE_NAMES, startGrpcServer } from "./server.js";
 
 const idleBackend = {
@@ -32,34 +31,7 @@ const healthCheck = (client: Client, name: string): Promise<unknown> =>
     );
   });
 
-/** Length-delimited fields of a protobuf message, by field number (other wire types skipped). */
-function fields(bytes: Uint8Array): Map<number, Uint8Array[]> {
-  const out = new Map<number, Uint8Array[]>();
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [number, wireType] = reader.tag();
-    if (wireType === 2) out.set(number, [...(out.get(number) ?? []), reader.bytes()]);
-    else reader.skip(wireType);
-  }
-  return out;
-}
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
-
-/** One request on grpc.reflection.v1 ServerReflectionInfo: field `field` = `value`; the response bytes. */
-const reflect = (client: Client, field: number, value: string): Promise<Uint8Array> =>
-  new Promise((resolve, reject) => {
-    const call = client.makeBidiStreamRequest(
-      "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-      (request: Uint8Array) => Buffer.from(request),
-      (bytes: Buffer) => new Uint8Array(bytes),
-    );
-    call.on("data", (response: Uint8Array) => {
-      resolve(response);
-      call.end();
-    });
-    call.on("error", reject);
-    call.write(new BinaryWriter().tag(field, 2).string(value).finish());
-  });
 
 describe("tfs-grpc health and reflection", needsFixtures, () => {
   const grpc = useHalfPlusTwoGrpc();
