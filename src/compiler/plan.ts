@@ -82,7 +82,7 @@ export class Plan {
     }
     // A plain promise chain rather than async functions: this is the whole per-request path of a
     // one-segment model, and every async frame costs a microtask turn.
-    return runSession(step.session, feeds).then((results) => {
+    return step.session.run(feeds).then((results) => {
       const outputs = new Map<string, Tensor>();
       for (const alias of outputAliases ?? this.fetches.keys()) {
         const onnxName = this.onnxOutputOf.get(this.fetches.get(alias) ?? "");
@@ -97,7 +97,7 @@ export class Plan {
         outputs.set(alias, passThrough);
       }
       return outputs;
-    });
+    }, rethrowAsInvalidArgument);
   }
 
   private async runSteps(
@@ -194,10 +194,12 @@ function runSession(
   session: InferenceSession,
   feeds: Record<string, OrtTensor>,
 ): Promise<InferenceSession.OnnxValueMapType> {
-  return session.run(feeds).catch((error: unknown) => {
-    // onnxruntime reports bad shapes and similar input errors while running.
-    throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
-  });
+  return session.run(feeds).catch(rethrowAsInvalidArgument);
+}
+
+/** onnxruntime reports bad shapes and similar input errors while running. */
+function rethrowAsInvalidArgument(error: unknown): never {
+  throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
 }
 
 function tensorValue(values: ReadonlyMap<string, HostValue>, ref: string): Tensor {

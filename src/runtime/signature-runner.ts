@@ -67,7 +67,7 @@ function withDefaults(
   aliases: readonly string[],
   defaults: ReadonlyMap<string, Tensor>,
 ): ReadonlyMap<string, Tensor> {
-  if (inputs.size === aliases.length && aliases.every((alias) => inputs.has(alias))) return inputs;
+  if (inputs.size === aliases.length && hasAll(inputs, aliases)) return inputs;
   const sent = [...inputs.keys()].sort();
   const extra = sent.filter((alias) => !aliases.includes(alias));
   const missing = aliases.filter((alias) => !inputs.has(alias) && !defaults.has(alias));
@@ -82,11 +82,18 @@ function withDefaults(
   return complete;
 }
 
+// Plain loops on the request path: `every` with a closure and `entries()` iterators allocate per call.
+function hasAll(inputs: ReadonlyMap<string, Tensor>, aliases: readonly string[]): boolean {
+  for (let i = 0; i < aliases.length; i++) if (!inputs.has(aliases[i]!)) return false;
+  return true;
+}
+
 function checkDTypes(
   inputs: ReadonlyMap<string, Tensor>,
   expected: readonly { alias: string; dtype: DataType }[],
 ): void {
-  for (const [index, { alias, dtype }] of expected.entries()) {
+  for (let index = 0; index < expected.length; index++) {
+    const { alias, dtype } = expected[index]!;
     const value = inputs.get(alias);
     if (value && dtype !== DataType.DT_INVALID && value.dtype !== dtype) {
       throw new ServingError(

@@ -83,11 +83,11 @@ type NumberArray =
 type NumberArrayCtor = new (length: number) => NumberArray;
 
 interface DTypePlan {
-  store: Store;
-  ctor?: NumberArrayCtor;
+  readonly store: Store;
+  readonly ctor?: NumberArrayCtor;
   /** Int stores: accepted range. */
-  min?: number;
-  max?: number;
+  readonly min?: number;
+  readonly max?: number;
 }
 
 const FLT_MAX = 3.4028234663852886e38;
@@ -96,7 +96,19 @@ const BF16_MAX = bfloat16ToFloat(0x7f7f);
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const MAX_INT64 = 2n ** 63n - 1n;
 
+const plans = new Map<DataType, DTypePlan>();
+
+/** The reading plan of a dtype (one shared object per dtype: a Column is made per input per request). */
 function planFor(dtype: DataType): DTypePlan {
+  let plan = plans.get(dtype);
+  if (plan === undefined) {
+    plan = computePlan(dtype);
+    plans.set(dtype, plan);
+  }
+  return plan;
+}
+
+function computePlan(dtype: DataType): DTypePlan {
   switch (dtype) {
     case DataType.DT_FLOAT:
       return { store: Store.F32, ctor: Float32Array };
@@ -455,8 +467,38 @@ interface InputSpec {
   dtype: DataType;
 }
 
+/** Name → position, sorted names and name → dtype of a signature's inputs, for the readers. */
+interface SpecLookup {
+  readonly index: ReadonlyMap<string, number>;
+  readonly names: readonly string[];
+  readonly dtypes: ReadonlyMap<string, DataType>;
+}
+
+// A SignatureDef is immutable once loaded, so what the readers derive from it is computed once per
+// signature instead of per request (those Maps and arrays were part of the REST path's garbage).
+const specsOf = new WeakMap<SignatureDef, InputSpec[]>();
+const lookupOf = new WeakMap<readonly InputSpec[], SpecLookup>();
+
 function inputSpecs(sig: SignatureDef): InputSpec[] {
-  return Object.entries(sig.inputs).map(([alias, info]) => ({ alias, dtype: baseDType(info.dtype) }));
+  let specs = specsOf.get(sig);
+  if (specs === undefined) {
+    specs = Object.entries(sig.inputs).map(([alias, info]) => ({ alias, dtype: baseDType(info.dtype) }));
+    specsOf.set(sig, specs);
+  }
+  return specs;
+}
+
+function specLookup(specs: readonly InputSpec[]): SpecLookup {
+  let lookup = lookupOf.get(specs);
+  if (lookup === undefined) {
+    lookup = {
+      index: new Map(specs.map((s, i) => [s.alias, i])),
+      names: specs.map((s) => s.alias).sort(),
+      dtypes: new Map(specs.map((s) => [s.alias, s.dtype])),
+    };
+    lookupOf.set(specs, lookup);
+  }
+  return lookup;
 }
 
 /** FillTensorMapFromInstancesList. */
@@ -471,8 +513,7 @@ function readRows(r: JsonReader, specs: InputSpec[]): Map<string, Tensor> {
     );
   }
   const rows = specs.map((s) => new RowInput(new Column(s.alias, s.dtype)));
-  const index = new Map(specs.map((s, i) => [s.alias, i]));
-  const names = specs.map((s) => s.alias).sort();
+  const { index, names } = specLookup(specs);
   const seen = new Uint8Array(specs.length);
   const only = rows[0]!;
   const src = r.src;
@@ -518,8 +559,8 @@ function readRowObject(
   r: JsonReader,
   count: number,
   rows: RowInput[],
-  index: Map<string, number>,
-  names: string[],
+  index: ReadonlyMap<string, number>,
+  names: readonly string[],
   seen: Uint8Array,
 ): void {
   const start = r.pos;
@@ -566,7 +607,7 @@ function readColumns(r: JsonReader, specs: InputSpec[]): Map<string, Tensor> {
     return inputs;
   }
   const found = new Map<string, Tensor>();
-  const dtypes = new Map(specs.map((s) => [s.alias, s.dtype]));
+  const { dtypes } = specLookup(specs);
   r.beginObject();
   for (let key = r.nextKey(); key !== undefined; key = r.nextKey()) {
     const dtype = dtypes.get(key);
