@@ -65,14 +65,15 @@ addServerFlags(program)
 function announce(server: RunningServer, flags: ServerFlags): void {
   const port = server.restPort;
   const models = server.core.models().map((m) => m.name);
-  const rest = port ? ` REST on http://localhost:${port}` : "";
+  const origin = `${server.restTls ? "https" : "http"}://localhost:${port}`;
+  const rest = port ? ` REST on ${origin}` : "";
   const grpc = server.grpcPort ? ` gRPC on localhost:${server.grpcPort}` : "";
   process.stdout.write(`ts-serving ready: ${models.join(", ")};${rest}${grpc}\n`);
   if (!port || flags.string("model_base_path") !== "" || flags.string("model_config_file") !== "") return;
   const row = Array.from({ length: RANKING_MODEL.features }, (_, i) => ((i % 7) / 10).toFixed(1)).join(", ");
   process.stdout.write(
-    `\nTry it:\n  curl -s http://localhost:${port}/v1/models/${models[0]}:predict -d '{"instances": [[${row}]]}'\n` +
-      `  curl -s http://localhost:${port}/v1/models/${models[0]}\n  curl -s http://localhost:${port}/v1/models/${models[0]}/metadata\n`,
+    `\nTry it:\n  curl -s ${origin}/v1/models/${models[0]}:predict -d '{"instances": [[${row}]]}'\n` +
+      `  curl -s ${origin}/v1/models/${models[0]}\n  curl -s ${origin}/v1/models/${models[0]}/metadata\n`,
   );
 }
 

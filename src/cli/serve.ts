@@ -23,6 +23,8 @@ export interface RunningServer {
   readonly core: ServerCore;
   readonly restPort: number | undefined;
   readonly grpcPort: number | undefined;
+  /** Whether REST serves HTTPS (--ssl_config_file, unless --rest_api_enable_ssl=false). */
+  readonly restTls: boolean;
   /** --traffic_split_file, when given (SIGHUP reloads it). */
   readonly trafficSplit?: TrafficSplitFile | undefined;
   /** Stops accepting connections, lets in-flight requests finish, unloads every model. */
@@ -179,6 +181,7 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
     core,
     trafficSplit,
     restPort: rest?.port,
+    restTls: rest !== undefined && security.rest.tls !== undefined,
     grpcPort: grpc?.port || undefined,
     stop: async () => {
       stopPolling();

@@ -334,7 +334,7 @@ export async function startCli(args: readonly string[], timeoutMs = 20_000): Pro
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (/ts-serving ready: .* on http:\/\/localhost:\d+/.test(output)) {
+      if (/ts-serving ready: .* on https?:\/\/localhost:\d+/.test(output)) {
         clearTimeout(timer);
         resolve();
       }
