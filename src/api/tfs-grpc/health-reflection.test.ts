@@ -49,14 +49,26 @@ describe("tfs-grpc health and reflection", needsFixtures, () => {
     );
   });
 
-  it("reflection list_services names the two TF Serving services", async () => {
+  it("reflection list_services names the two TF Serving services and grpc.health.v1.Health", async () => {
     const response = fields(await reflect(grpc.client, 7, "*"));
     const list = fields(response.get(6)?.[0] ?? new Uint8Array());
     const names = (list.get(1) ?? []).map((s) => text(fields(s).get(1)?.[0]));
     assert.deepEqual(names.sort(), [
+      "grpc.health.v1.Health",
       "tensorflow.serving.ModelService",
       "tensorflow.serving.PredictionService",
     ]);
+  });
+
+  it("reflection describes grpc.health.v1.Health (grpcurl can call Check)", async () => {
+    const response = fields(await reflect(grpc.client, 4, "grpc.health.v1.Health"));
+    const files = fields(response.get(4)?.[0] ?? new Uint8Array()).get(1) ?? [];
+    const health = files.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes))[0];
+    assert.equal(health?.name, "grpc/health/v1/health.proto");
+    assert.deepEqual(
+      health?.service[0]?.method.map((m) => m.name),
+      ["Check", "Watch"],
+    );
   });
 
   it("reflection file_containing_symbol returns prediction_service.proto and its imports", async () => {

@@ -27,6 +27,7 @@ import { HealthImplementation } from "grpc-health-check";
 import { classify, multiInference, predict, regress } from "../../core/inference/index.js";
 import type { ServableHandle, VersionRequest, VersionStatus } from "../../core/manager.js";
 import { Code, invalidArgument, notFound, ServingError } from "../../errors.js";
+import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import type {
   GetModelMetadataRequest,
   GetModelMetadataResponse,
@@ -397,7 +398,8 @@ export async function startGrpcServer(
     );
     health.addToServer(server);
   }
-  if (options.reflection ?? true) reflectionService([PredictionService, ModelService]).addToServer(server);
+  if (options.reflection ?? true)
+    reflectionService([PredictionService, ModelService, Health]).addToServer(server);
   const host = options.host ?? "0.0.0.0";
   const address = host.includes(":") ? `[${host}]:${options.port}` : `${host}:${options.port}`;
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
