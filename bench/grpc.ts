@@ -47,6 +47,7 @@ import { DataType } from "../src/tensor/dtype.js";
 import { shapeToProto } from "../src/tensor/shape.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { tensorFromProto } from "../src/tensor/tensor-proto.js";
+import { mean } from "./http-load.js";
 import { onnxMlp } from "./onnx-mlp.js";
 
 const { values: args } = parseArgs({
@@ -307,7 +308,6 @@ function predictRequest(model: string, input: string, values: Float32Array, dims
   );
 }
 
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
 /** Runs every server at `concurrency` ROUNDS times, rotating the order each round. */

@@ -1,6 +1,7 @@
 // A small HTTP/1.1 load generator for the benches: keep-alive sockets in a worker thread (so the
 // load never shares the server's event loop), each sending the next request as soon as the previous
 // response is complete. Shared by bench/rest.ts, bench/batching.ts and bench/observability.ts.
+import type { Server } from "node:http";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 
@@ -157,3 +158,34 @@ export function loadBenchArgs(): { durationS: number; rounds: number; connection
 
 /** The arithmetic mean (of runs' figures). */
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The mean throughput and latencies of one server's runs at `connections`; any failed request fails
+ * the bench.
+ *
+ * @example
+ * const { rps, p99 } = meanOfRuns("ts-serving", runs, 16);
+ */
+export function meanOfRuns(name: string, runs: readonly Measure[], connections: number): Measure {
+  const failed = runs.reduce((n, r) => n + r.failed, 0);
+  if (failed > 0) throw new Error(`${name}: ${failed} failed requests at ${connections} connections`);
+  return {
+    rps: mean(runs.map((r) => r.rps)),
+    p50: mean(runs.map((r) => r.p50)),
+    p99: mean(runs.map((r) => r.p99)),
+    failed,
+  };
+}
+
+/**
+ * Closes node:http servers, dropping their keep-alive connections first.
+ *
+ * @example
+ * await closeServers([server]);
+ */
+export async function closeServers(servers: readonly Server[]): Promise<void> {
+  for (const server of servers) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

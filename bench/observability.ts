@@ -15,7 +15,7 @@ import { RANKING_MODEL } from "../src/export/ranking-model.js";
 import { METRIC_NAMES } from "../src/observability/metrics.js";
 import { Observability } from "../src/observability/observability.js";
 import { loadServable } from "../src/runtime/servable.js";
-import { load, loadBenchArgs, type Measure, mean } from "./http-load.js";
+import { closeServers, load, loadBenchArgs, type Measure, mean, meanOfRuns } from "./http-load.js";
 
 const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
 const PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
@@ -80,17 +80,8 @@ try {
         cpuPerRequest[name].push((used.user + used.system) / (measure.rps * DURATION_S));
       }
     }
-    const summary = (name: keyof typeof urls) => {
-      const failed = runs[name].reduce((n, r) => n + r.failed, 0);
-      if (failed > 0) throw new Error(`${name}: ${failed} failed requests at ${connections} connections`);
-      return {
-        rps: mean(runs[name].map((r) => r.rps)),
-        p50: mean(runs[name].map((r) => r.p50)),
-        p99: mean(runs[name].map((r) => r.p99)),
-      };
-    };
-    const a = summary("on");
-    const b = summary("off");
+    const a = meanOfRuns("on", runs.on, connections);
+    const b = meanOfRuns("off", runs.off, connections);
     const ratio = a.rps / b.rps;
     const cpuOn = mean(cpuPerRequest.on);
     const cpuOff = mean(cpuPerRequest.off);
@@ -117,10 +108,7 @@ try {
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const line of rows) console.log(line);
 } finally {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  await closeServers(servers);
   for (const core of cores) await core.stop();
   await observability.close();
   await rm(dir, { recursive: true, force: true });

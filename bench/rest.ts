@@ -17,7 +17,7 @@ import { singleModelServerConfig } from "../src/core/model-config.js";
 import { ServerCore } from "../src/core/server-core.js";
 import { type DenseLayer, mlpReference } from "../src/export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../src/export/ranking-model.js";
-import { load, loadBenchArgs, type Measure, mean } from "./http-load.js";
+import { closeServers, load, loadBenchArgs, type Measure, meanOfRuns } from "./http-load.js";
 import { onnxMlp } from "./onnx-mlp.js";
 
 const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
@@ -114,18 +114,8 @@ try {
       const order: (keyof typeof urls)[] = round % 2 === 0 ? ["ts-serving", "bare"] : ["bare", "ts-serving"];
       for (const name of order) runs[name].push(await load(urls[name], body, connections, DURATION_S));
     }
-    const summary = (name: keyof typeof urls) => {
-      const m = runs[name];
-      const bad = m.reduce((a, r) => a + r.failed, 0);
-      if (bad > 0) throw new Error(`${name}: ${bad} failed requests at ${connections} connections`);
-      return {
-        rps: mean(m.map((r) => r.rps)),
-        p50: mean(m.map((r) => r.p50)),
-        p99: mean(m.map((r) => r.p99)),
-      };
-    };
-    const t = summary("ts-serving");
-    const b = summary("bare");
+    const t = meanOfRuns("ts-serving", runs["ts-serving"], connections);
+    const b = meanOfRuns("bare", runs.bare, connections);
     const ratio = t.rps / b.rps;
     rows.push(
       `| ${connections} | ${fmt(t.rps)} | ${fmt(t.p50, 2)} | ${fmt(t.p99, 2)} | ${fmt(b.rps)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${ratio.toFixed(2)} |`,
@@ -139,10 +129,7 @@ try {
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const line of rows) console.log(line);
 } finally {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  await closeServers(servers);
   await core?.stop();
   await rm(dir, { recursive: true, force: true });
 }

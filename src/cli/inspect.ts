@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Code, ServingError } from "../errors.js";
 import type {
   MetaGraphDef,
@@ -38,7 +38,7 @@ export async function inspect(
 
   if (options.json) {
     const metaGraph = selectMetaGraph(savedModel, tags ?? ["serve"], dir);
-    const version = /^\d+$/.test(baseName(dir)) ? BigInt(baseName(dir)).toString() : "";
+    const version = /^\d+$/.test(basename(dir)) ? BigInt(basename(dir)).toString() : "";
     const json = modelMetadataJson(options.modelName ?? "default", version, signatureMap(metaGraph));
     return `${JSON.stringify(json, null, 1)}\n`;
   }
@@ -166,8 +166,4 @@ function splitTags(tagSet: string): string[] {
 /** saved_model_cli prints a tag set as its sorted tags joined by ", " in quotes. */
 function quoteTags(tags: readonly string[]): string {
   return `'${[...tags].sort().join(", ")}'`;
-}
-
-function baseName(dir: string): string {
-  return dir.replace(/\/+$/, "").split("/").pop() ?? "";
 }

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { strides as rowMajorStrides } from "../compiler/host/util.js";
 import { invalidArgument, ServingError } from "../errors.js";
 import { DataType, dtypeName } from "../tensor/dtype.js";
 import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat } from "../tensor/half.js";
@@ -111,7 +112,7 @@ export function formatNumpy(t: Tensor): string {
   if (t.size === 0) return "[]";
 
   const summarize = t.size > THRESHOLD;
-  const strides = stridesOf(t.shape);
+  const strides = rowMajorStrides(t.shape);
   const shown = summarize ? shownIndices(t.shape, strides) : undefined;
   const values = shown ? shown.map(element) : Array.from({ length: t.size }, (_, i) => element(i));
   const format = formatterFor(kind, values);
@@ -168,16 +169,6 @@ export function formatNumpy(t: Tensor): string {
     return `[${s.slice(hangingIndent.length)}]`;
   };
   return recurse(0, 0, " ", LINE_WIDTH);
-}
-
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let stride = 1;
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    strides[axis] = stride;
-    stride *= shape[axis]!;
-  }
-  return strides;
 }
 
 /** Flat indices of the elements a summarized print shows (numpy's _leading_trailing). */

@@ -72,7 +72,7 @@ describe("ts-serving run", needsFixtures, () => {
       writeNpy(new Tensor(DataType.DT_FLOAT, [3], new Float32Array([0, 0, 0]))),
     );
     const outdir = join(dir, "out");
-    const result = await cli(
+    const args = [
       "run",
       "--dir",
       savedModelFixture("tf1_linear_regression"),
@@ -84,7 +84,8 @@ describe("ts-serving run", needsFixtures, () => {
       `x=${join(dir, "x.npy")};y=${join(dir, "y.npy")}`,
       "--outdir",
       outdir,
-    );
+    ];
+    const result = await cli(...args);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Output out is saved to .*out\.npy/);
     const saved = readNpy(await readFile(join(outdir, "out.npy")));
@@ -92,19 +93,7 @@ describe("ts-serving run", needsFixtures, () => {
     // y_hat = w*x + b: three points on one line.
     const [a = 0, b = 0, c = 0] = Array.from(saved.values as Float32Array);
     assert.ok(Math.abs(c - b - (b - a)) < 1e-5, `collinear: ${a}, ${b}, ${c}`);
-    const again = await cli(
-      "run",
-      "--dir",
-      savedModelFixture("tf1_linear_regression"),
-      "--tag_set",
-      "serve,train",
-      "--signature_def",
-      "tensorflow/serving/regress",
-      "--inputs",
-      `x=${join(dir, "x.npy")};y=${join(dir, "y.npy")}`,
-      "--outdir",
-      outdir,
-    );
+    const again = await cli(...args);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /overwrite/);
   });

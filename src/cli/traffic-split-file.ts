@@ -1,9 +1,9 @@
 // --traffic_split_file: loaded at startup (a bad file fails the start, like a bad model config),
 // then re-read on the model config's poll period and on SIGHUP; a bad file at a reload is logged
 // and the split in force stays.
-import { readFile } from "node:fs/promises";
+import { readConfigFile } from "../core/config-file.js";
 import { parseTrafficSplit, readTrafficSplitFile, type TrafficSplit } from "../core/traffic-split.js";
-import { Code, ServingError } from "../errors.js";
+import { ServingError } from "../errors.js";
 
 /** What the file feeds (ServerCore satisfies it). */
 export interface TrafficSplitTarget {
@@ -48,16 +48,18 @@ export class TrafficSplitFile {
   reload(force = false): Promise<void> {
     this.reloading = this.reloading.then(async () => {
       let text: string;
+      let unreadable: ServingError | undefined;
       try {
-        text = await readFile(this.path, "utf8");
+        text = await readConfigFile(this.path);
       } catch (error: unknown) {
+        unreadable = ServingError.from(error);
         // Marked so that a missing file is reported once, and its return applied.
-        text = `\u0000${(error as Error).message}`;
+        text = `\u0000${unreadable.message}`;
       }
       if (!force && text === this.lastText) return;
       this.lastText = text;
       try {
-        if (text.startsWith("\u0000")) throw new ServingError(Code.UNAVAILABLE, text.slice(1));
+        if (unreadable) throw unreadable;
         const split = parseTrafficSplit(text, this.path);
         this.target.setTrafficSplit(split);
         this.log(`traffic split from ${this.path}: ${describeSplit(split)}`);

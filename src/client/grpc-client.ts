@@ -200,7 +200,11 @@ class GrpcServingClient extends ServingClientBase implements ServingClient {
     return new Promise((resolve, reject) => {
       this.#client.makeUnaryRequest(
         `/${method.parent.typeName}/${method.name}`,
-        (message: MessageShape<I>) => Buffer.from(toBinary(method.input, message)),
+        (message: MessageShape<I>) => {
+          // A view, not a copy: toBinary's bytes are fresh and grpc-js copies them into its frame.
+          const bytes = toBinary(method.input, message);
+          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        },
         (bytes: Buffer) => fromBinary(method.output, bytes),
         create(method.input, init),
         new Metadata(),

@@ -2,7 +2,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { InferenceSession } from "onnxruntime-node";
 import { Code, ServingError } from "../errors.js";
 import { functionGraph } from "../graph/function-graph.js";
-import { type Graph, type GraphNode, refKey, type TensorRef } from "../graph/ir.js";
+import { type Graph, type GraphNode, parseRef, refKey, type TensorRef } from "../graph/ir.js";
 import { prune } from "../graph/prune.js";
 import { inferShapes } from "../graph/shapes.js";
 import { AttrValueSchema, type NameAttrList } from "../proto/gen/tensorflow/core/framework/attr_value_pb.js";
@@ -248,10 +248,7 @@ async function lowerOnnxStep(
     // input accepts [3]), and onnxruntime would reject any mismatch. Handlers still see `spec.shapes`.
     shape: null,
   }));
-  const outputRefs = [...outputs].map((key) => {
-    const colon = key.lastIndexOf(":");
-    return { node: key.slice(0, colon), index: Number(key.slice(colon + 1)) };
-  });
+  const outputRefs = [...outputs].map((key) => parseRef(key));
   const lowered = lowerSegment(nodes, inputs, outputRefs, graph, spec.shapes);
   let session: InferenceSession;
   try {

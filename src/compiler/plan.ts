@@ -44,11 +44,14 @@ export class Plan {
   ) {
     this.feedAlias = new Map([...feeds].map(([alias, ref]) => [ref, alias]));
     const only = steps.length === 1 ? steps[0] : undefined;
-    this.onnxOutputOf = new Map(only?.kind === "onnx" ? only.outputs.map((o) => [o.ref, o.onnxName]) : []);
+    this.singleSegment = only?.kind === "onnx" && constants.size === 0 ? only : undefined;
+    this.onnxOutputOf = new Map(this.singleSegment?.outputs.map((o) => [o.ref, o.onnxName]));
   }
 
   /** `node:k` → the signature input alias that feeds it. */
   private readonly feedAlias: ReadonlyMap<string, string>;
+  /** The plan's one ONNX segment when that is all it runs (no host steps, no constants). */
+  private readonly singleSegment: OnnxStep | undefined;
   /** For a single-segment plan: `node:k` → the ONNX output that holds it. */
   private readonly onnxOutputOf: ReadonlyMap<string, string>;
 
@@ -58,9 +61,8 @@ export class Plan {
 
   /** Runs the plan. `inputs` are keyed by signature input alias and already validated by the caller. */
   run(inputs: ReadonlyMap<string, Tensor>, outputAliases?: readonly string[]): Promise<Map<string, Tensor>> {
-    const only = this.steps.length === 1 ? this.steps[0] : undefined;
-    return only?.kind === "onnx" && this.constants.size === 0
-      ? this.runSingleSegment(only, inputs, outputAliases)
+    return this.singleSegment
+      ? this.runSingleSegment(this.singleSegment, inputs, outputAliases)
       : this.runSteps(inputs, outputAliases);
   }
 
@@ -127,9 +129,8 @@ export class Plan {
 
   /** Runs every step; returns the values by `node:k`. */
   private async execute(inputs: ReadonlyMap<string, HostValue>): Promise<Map<string, HostValue>> {
-    // Constants are looked up beside the per-request values rather than copied into them.
-    const values =
-      this.constants.size === 0 ? new Map<string, HostValue>() : new Map<string, HostValue>(this.constants);
+    // Constants are looked up beside the per-request values (see value) rather than copied into them.
+    const values = new Map<string, HostValue>();
     for (const [alias, ref] of this.feeds) {
       const value = inputs.get(alias);
       if (value) values.set(ref, value);
@@ -144,9 +145,14 @@ export class Plan {
     return values;
   }
 
+  /** A per-request value, else a constant. */
+  private value(values: ReadonlyMap<string, HostValue>, ref: string): HostValue | undefined {
+    return values.get(ref) ?? this.constants.get(ref);
+  }
+
   private fetched(values: ReadonlyMap<string, HostValue>, alias: string): HostValue {
     const ref = this.fetches.get(alias);
-    const value = ref === undefined ? undefined : values.get(ref);
+    const value = ref === undefined ? undefined : this.value(values, ref);
     if (value === undefined)
       throw new ServingError(Code.INTERNAL, `output ${alias} (${ref}) was not computed`);
     return value;
@@ -154,7 +160,12 @@ export class Plan {
 
   private async runOnnx(step: OnnxStep, values: Map<string, HostValue>): Promise<void> {
     const feeds: Record<string, OrtTensor> = {};
-    for (const { ref, onnxName } of step.inputs) feeds[onnxName] = toOrtTensor(tensorValue(values, ref));
+    for (const { ref, onnxName } of step.inputs) {
+      const value = this.value(values, ref);
+      if (value === undefined) throw new ServingError(Code.INTERNAL, `tensor ${ref} is not available`);
+      // A host variable (TF1 ref semantics) is read at this moment.
+      feeds[onnxName] = toOrtTensor(readValue(value));
+    }
     const results = await runSession(step.session, feeds);
     for (const { ref, onnxName } of step.outputs) {
       const out = results[onnxName];
@@ -166,7 +177,7 @@ export class Plan {
   /** Runs a host step; a promise only when its kernel is async (control flow). */
   private runHost(step: HostStep, values: Map<string, HostValue>): Promise<void> | undefined {
     const args = step.inputs.map((ref) => {
-      const value = values.get(ref);
+      const value = this.value(values, ref);
       if (value === undefined)
         throw new ServingError(Code.INTERNAL, `${step.node.name}: input ${ref} missing`);
       return value;
@@ -189,7 +200,6 @@ export class Plan {
   }
 }
 
-/** A tensor for an ONNX input; a host variable (TF1 ref semantics) is read at this moment. */
 function runSession(
   session: InferenceSession,
   feeds: Record<string, OrtTensor>,
@@ -200,10 +210,4 @@ function runSession(
 /** onnxruntime reports bad shapes and similar input errors while running. */
 function rethrowAsInvalidArgument(error: unknown): never {
   throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
-}
-
-function tensorValue(values: ReadonlyMap<string, HostValue>, ref: string): Tensor {
-  const value = values.get(ref);
-  if (value === undefined) throw new ServingError(Code.INTERNAL, `tensor ${ref} is not available`);
-  return readValue(value);
 }

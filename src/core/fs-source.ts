@@ -50,7 +50,13 @@ import { Code, ServingError } from "../errors.js";
 import { modelDirComplete } from "../savedmodel/completeness.js";
 import type { VersionLister } from "./version-lister.js";
 import { checkManifestDir, MANIFEST_NAME } from "./version-manifest.js";
-import { descending, missingSpecificVersions, selectVersions, type VersionPolicy } from "./version-policy.js";
+import {
+  descending,
+  MAX_VERSION,
+  missingSpecificVersions,
+  selectVersions,
+  type VersionPolicy,
+} from "./version-policy.js";
 
 /** A model the source watches. */
 export interface SourceModel {
@@ -127,7 +133,6 @@ interface Watch {
 }
 
 const MODEL_FILES = new Set(["saved_model.pb", "saved_model.pbtxt", "model.onnx"]);
-const MAX_VERSION = 0x7fffffffffffffffn;
 
 /**
  * Polls model base paths and reports aspired versions (see the file header for safe pickup).
@@ -458,7 +463,8 @@ async function listing(dir: string, top: Dirent[]): Promise<string> {
   return lines.join("\n") || "(empty)";
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** Whether `path` is a directory (following symbolic links); false when it does not exist. */
+export async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await fs.stat(path)).isDirectory();
   } catch {

@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, invalidArgument, ServingError } from "../errors.js";
+import { invalidArgument } from "../errors.js";
 import {
   type ModelConfig,
   type ModelServerConfig,
@@ -9,6 +8,7 @@ import {
   ModelType,
 } from "../proto/gen/tensorflow_serving/config/model_server_config_pb.js";
 import { parseTextProto } from "../proto/text-format.js";
+import { readConfigFile } from "./config-file.js";
 import { type VersionPolicy, versionPolicyFromProto } from "./version-policy.js";
 
 /** The model platforms ts-serving serves: TF Serving's `tensorflow`, and `onnx`. */
@@ -124,16 +124,7 @@ export function checkNoPlatformChanges(
  * const config = await readModelConfigFile("/models/models.config");
  */
 export async function readModelConfigFile(path: string): Promise<ModelServerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error: unknown) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new ServingError(Code.NOT_FOUND, `${path}; No such file or directory`);
-    if (code === "EISDIR") throw new ServingError(Code.FAILED_PRECONDITION, `${path}; Is a directory`);
-    throw ServingError.from(error, Code.UNAVAILABLE);
-  }
-  return parseTextProto(ModelServerConfigSchema, text, path);
+  return parseTextProto(ModelServerConfigSchema, await readConfigFile(path), path);
 }
 
 /** TF Serving's GetPlatform: the deprecated model_type or model_platform, exactly one of them. */

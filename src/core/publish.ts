@@ -12,6 +12,7 @@ import { modelDirComplete } from "../savedmodel/completeness.js";
 import { inspectModelDir } from "../savedmodel/model-dir.js";
 import type { S3Options } from "./s3-client.js";
 import { buildManifest, MANIFEST_NAME, serializeManifest, type VersionManifest } from "./version-manifest.js";
+import { MAX_VERSION } from "./version-policy.js";
 
 export interface PublishOptions {
   /** The version directory to publish (saved_model.pb + variables/..., or model.onnx). */
@@ -30,8 +31,6 @@ export interface PublishResult {
   readonly files: number;
   readonly bytes: number;
 }
-
-const MAX_VERSION = 0x7fffffffffffffffn;
 
 /**
  * Publishes `dir` as a new version of the model at `to`. Refuses a directory that is not a whole

@@ -15,7 +15,7 @@ import { promises as fs } from "node:fs";
 import { dirname, join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Code, ServingError } from "../errors.js";
-import type { SourceModel } from "./fs-source.js";
+import { isDirectory, type SourceModel } from "./fs-source.js";
 import {
   createS3Client,
   download,
@@ -41,7 +41,7 @@ import {
   type VersionManifest,
   verifyAgainstManifest,
 } from "./version-manifest.js";
-import { selectVersions } from "./version-policy.js";
+import { MAX_VERSION, selectVersions } from "./version-policy.js";
 
 export interface S3VersionListerOptions {
   readonly s3?: S3Options;
@@ -68,8 +68,6 @@ interface ModelCache {
   /** Versions returned by the previous listing (kept in the cache one more poll). */
   previous: Set<bigint>;
 }
-
-const MAX_VERSION = 0x7fffffffffffffffn;
 
 /**
  * Lists and downloads `s3://` base paths (see the file header).
@@ -116,16 +114,15 @@ export class S3VersionLister implements VersionLister {
         `${uri}: version(s) ${unpublished.join(", ")} have no ${MANIFEST_NAME} (a push in progress or interrupted): not loaded`,
       );
     }
-    const candidates = new Set(
-      [...remote]
-        .filter(([, v]) => v.objects.has(MANIFEST_NAME) && !cache.rejected.has(fingerprint(v)))
-        .map(([n]) => n),
-    );
-    const current = new Set([...remote.values()].map(fingerprint));
+    // One hash per version per listing (it sorts and hashes every object of the version).
+    const prints = new Map([...remote].map(([n, v]) => [n, fingerprint(v)]));
+    const current = new Set(prints.values());
     for (const key of cache.rejected.keys()) if (!current.has(key)) cache.rejected.delete(key);
+    const candidates = new Set<bigint>();
     for (const [version, v] of remote) {
-      const why = cache.rejected.get(fingerprint(v));
+      const why = cache.rejected.get(prints.get(version)!);
       if (why !== undefined) warnings.push(`${uri} version ${version} is not loaded: ${why}`);
+      else if (v.objects.has(MANIFEST_NAME)) candidates.add(version);
     }
     // Make the selected versions ready; one that fails drops out and the policy picks again.
     const ready = new Map<bigint, ListedVersion>();
@@ -138,7 +135,7 @@ export class S3VersionLister implements VersionLister {
         ready.set(next, { dir: join(cache.root, String(next)), verified: true });
       } else {
         candidates.delete(next);
-        cache.rejected.set(fingerprint(version), problem);
+        cache.rejected.set(prints.get(next)!, problem);
         warnings.push(`${uri} version ${next} is not loaded: ${problem}`);
       }
     }
@@ -286,12 +283,4 @@ function fingerprint(remote: RemoteVersion): string {
     hash.update(`${path}\0${object.size}\0${object.etag}\n`);
   }
   return hash.digest("hex");
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await fs.stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -72,6 +72,9 @@ export class ServerCore {
   private readonly allowUnavailableLabels: boolean;
   private readonly traffic = new TrafficRouter();
   private readonly shadow = new ShadowMirror();
+  /** For the traffic router: only AVAILABLE versions get a share. */
+  private readonly isAvailable = (model: string, version: bigint): boolean =>
+    this.manager.stateOf(model, version) === "AVAILABLE";
   private entries: readonly ModelConfigEntry[] = [];
   /** Models a startup or reload waits for. */
   private readonly awaited = new Set<string>();
@@ -162,11 +165,14 @@ export class ServerCore {
    * mirrored to the split's shadow version (see setTrafficSplit).
    */
   acquire(model: string, request: VersionRequest = {}): ServableHandle {
-    const isAvailable = (m: string, v: bigint) => this.manager.stateOf(m, v) === "AVAILABLE";
+    const split = this.traffic.get().get(model);
+    // Most models have no split: nothing to route or mirror.
+    if (split === undefined) return this.manager.acquire(model, request);
     const labels = this.manager.labelMap();
-    const handle = this.manager.acquire(model, this.traffic.route(model, request, labels, isAvailable));
-    const shadow = this.traffic.get().get(model)?.shadow;
-    return this.shadow.mirror(handle, shadow, labels, (version) => this.manager.acquire(model, { version }));
+    const handle = this.manager.acquire(model, this.traffic.route(model, request, labels, this.isAvailable));
+    return this.shadow.mirror(handle, split.shadow, labels, (version) =>
+      this.manager.acquire(model, { version }),
+    );
   }
 
   /** What each model's shadow traffic measured (latency, output difference) since startup. */

@@ -1,9 +1,9 @@
 // Weighted traffic split between the versions of a model (canary releases), beyond TF Serving: the
 // split lives in its own JSON file (--traffic_split_file) so the model config stays a file real
 // TF Serving accepts. A request that names a version or a label is never re-routed.
-import { readFile } from "node:fs/promises";
 import { fingerprint32 } from "farmhash-modern";
-import { Code, invalidArgument, ServingError } from "../errors.js";
+import { invalidArgument } from "../errors.js";
+import { readConfigFile } from "./config-file.js";
 import type { VersionRequest } from "./manager.js";
 import type { ShadowConfig } from "./shadow-traffic.js";
 import type { LabelMap } from "./version-labels.js";
@@ -180,15 +180,7 @@ export function checkTrafficSplit(
 
 /** Reads and parses a traffic split file; a missing file is NOT_FOUND. */
 export async function readTrafficSplitFile(path: string): Promise<{ split: TrafficSplit; text: string }> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new ServingError(Code.NOT_FOUND, `${path}; No such file or directory`);
-    }
-    throw ServingError.from(error, Code.UNAVAILABLE);
-  }
+  const text = await readConfigFile(path);
   return { split: parseTrafficSplit(text, path), text };
 }
 

@@ -12,6 +12,9 @@ export type VersionPolicy =
   | { readonly kind: "all" }
   | { readonly kind: "specific"; readonly versions: readonly bigint[] };
 
+/** The highest version number (int64 max): a larger numeric directory name is not a version. */
+export const MAX_VERSION = 0x7fffffffffffffffn;
+
 /** TF Serving's default: the highest version only. */
 export const DEFAULT_VERSION_POLICY: VersionPolicy = { kind: "latest", numVersions: 1 };
 

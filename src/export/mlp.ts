@@ -1,3 +1,4 @@
+import { seededRandom } from "../compiler/host/random.js";
 import { DataType } from "../proto/gen/tensorflow/core/framework/types_pb.js";
 import { SaverDef_CheckpointFormatVersion } from "../proto/gen/tensorflow/core/protobuf/saver_pb.js";
 import type { SavedModelContents } from "../savedmodel/saved-model-writer.js";
@@ -22,19 +23,10 @@ export interface MlpSpec {
   readonly layerNames?: readonly string[];
 }
 
-/** A small deterministic PRNG (mulberry32) so exported weights are the same on every machine. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Deterministic He-style uniform weights in [-limit, limit], limit = sqrt(6 / fan_in). */
+/**
+ * Deterministic He-style uniform weights in [-limit, limit], limit = sqrt(6 / fan_in), the same on
+ * every machine (seededRandom).
+ */
 export function mlpWeights(spec: MlpSpec): DenseLayer[] {
   const next = seededRandom(spec.seed);
   return spec.widths.slice(1).map((fanOut, i) => {

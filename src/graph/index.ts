@@ -4,7 +4,7 @@ import { BundleReader } from "../savedmodel/bundle/index.js";
 import type { SavedModelBundle } from "../savedmodel/saved-model.js";
 import { type FreezeResult, freezeVariables, type VariableSource } from "./freeze.js";
 import { type Graph, parseRef, type TensorRef } from "./ir.js";
-import { modelGraph, signatureTensors } from "./model.js";
+import { type ModelGraph, modelGraph, signatureTensors } from "./model.js";
 import { type PruneSpec, prune } from "./prune.js";
 import { VARIABLE_OPS } from "./variable-ops.js";
 import { INIT_OP_SIGNATURE } from "./variables.js";
@@ -68,15 +68,7 @@ export async function prepareSignatureGraph(
   const model = modelGraph(bundle.metaGraph);
   const { feeds, fetches } = signatureTensors(signature, signatureKey);
   const spec: PruneSpec = { feeds: [...feeds.values()], fetches: [...fetches.values()], targets: [] };
-  const frozen = await freezePruned(
-    bundle,
-    prune(model.graph, spec),
-    options,
-    model.checkpointKeys,
-    model.statefulVariables,
-  );
-  const graph = prune(frozen.graph, spec);
-  return { graph, feeds, fetches, mutableVariables: present(frozen.mutableVariables, graph) };
+  return { ...(await pruneAndFreeze(bundle, model, spec, options)), feeds, fetches };
 }
 
 export interface InitGraph {
@@ -106,23 +98,27 @@ export async function prepareInitGraph(
   );
   const targets = model.initTargets.filter((t) => model.graph.nodes.has(t));
   const spec: PruneSpec = { feeds: [...feeds.values()], fetches: [], targets };
-  const frozen = await freezePruned(
-    bundle,
-    prune(model.graph, spec),
-    options,
-    model.checkpointKeys,
-    model.statefulVariables,
-  );
+  return { ...(await pruneAndFreeze(bundle, model, spec, options)), targets, feeds };
+}
+
+/** prune → freeze → prune: the graph the spec needs, with the variables still in it. */
+async function pruneAndFreeze(
+  bundle: SavedModelBundle,
+  model: ModelGraph,
+  spec: PruneSpec,
+  options: PrepareOptions,
+): Promise<{ graph: Graph; mutableVariables: Map<string, string> }> {
+  const frozen = await freezePruned(bundle, prune(model.graph, spec), options, model);
   const graph = prune(frozen.graph, spec);
-  return { graph, targets, feeds, mutableVariables: present(frozen.mutableVariables, graph) };
+  const mutableVariables = new Map([...frozen.mutableVariables].filter(([name]) => graph.nodes.has(name)));
+  return { graph, mutableVariables };
 }
 
 async function freezePruned(
   bundle: SavedModelBundle,
   pruned: Graph,
   options: PrepareOptions,
-  keys: ReadonlyMap<string, string>,
-  mutable: ReadonlySet<string>,
+  { checkpointKeys: keys, statefulVariables: mutable }: ModelGraph,
 ): Promise<FreezeResult> {
   const hasVariables = [...pruned.nodes.values()].some((n) => VARIABLE_OPS.has(n.op));
   if (options.reader || !hasVariables || !bundle.variablesPrefix) {
@@ -135,6 +131,3 @@ async function freezePruned(
     await reader.close();
   }
 }
-
-const present = (variables: ReadonlyMap<string, string>, graph: Graph): Map<string, string> =>
-  new Map([...variables].filter(([name]) => graph.nodes.has(name)));

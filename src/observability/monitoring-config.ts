@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { Code, invalidArgument, ServingError } from "../errors.js";
+import { readConfigFile } from "../core/config-file.js";
+import { invalidArgument } from "../errors.js";
 import { MonitoringConfigSchema } from "../proto/gen/tensorflow_serving/config/monitoring_config_pb.js";
 import { parseTextProto } from "../proto/text-format.js";
 
@@ -16,15 +16,7 @@ export const DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
  * await prometheusPath("monitoring.config"); // "/metrics"
  */
 export async function prometheusPath(file: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new ServingError(Code.NOT_FOUND, `${file}; No such file or directory`);
-    }
-    throw ServingError.from(error, Code.UNAVAILABLE);
-  }
+  const text = await readConfigFile(file);
   const prometheus = parseTextProto(MonitoringConfigSchema, text, file).prometheusConfig;
   if (!prometheus?.enable) return undefined;
   const path = prometheus.path === "" ? DEFAULT_PROMETHEUS_PATH : prometheus.path;

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { needsFixtures, tfServingModel } from "../../test/fixtures.js";
+import { floats, runSignature as run, withServable } from "../../test/reference.js";
 import { Code, ServingError } from "../errors.js";
 import { ExampleSchema } from "../proto/gen/tensorflow/core/example/example_pb.js";
 import { DataType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { loadServable, type Servable } from "./servable.js";
 
 const HALF_PLUS_TWO_VARIANTS = [
   "saved_model_half_plus_two_cpu",
@@ -18,9 +18,6 @@ const HALF_PLUS_TWO_VARIANTS = [
   "saved_model_half_plus_two_cpu_with_saved_model_config",
   "saved_model_half_plus_two_cpu_with_empty_saved_model_config",
 ];
-
-const floats = (shape: number[], values: number[]): Tensor =>
-  new Tensor(DataType.DT_FLOAT, shape, new Float32Array(values));
 
 /** Serialized tf.Examples with one float feature per example, as a DT_STRING [N] tensor. */
 function examples(feature: string, values: number[]): Tensor {
@@ -35,32 +32,10 @@ function examples(feature: string, values: number[]): Tensor {
   return new Tensor(DataType.DT_STRING, [values.length], serialized);
 }
 
-async function run(
-  servable: Servable,
-  signature: string,
-  inputs: Record<string, Tensor>,
-): Promise<Map<string, Tensor>> {
-  const runner = servable.signatures.get(signature);
-  assert.ok(
-    runner,
-    `${servable.dir} has signature ${signature} (has ${[...servable.signatures.keys()].join(", ")})`,
-  );
-  return runner.run(new Map(Object.entries(inputs)));
-}
-
 function assertValues(actual: Tensor | undefined, expected: number[], shape: number[], what: string): void {
   assert.ok(actual, `${what}: output present`);
   assert.deepEqual(actual.shape, shape, `${what}: shape`);
   assert.deepEqual(Array.from(actual.values as Float32Array), expected, what);
-}
-
-async function withServable(dir: string, use: (s: Servable) => Promise<void>): Promise<void> {
-  const servable = await loadServable(dir);
-  try {
-    await use(servable);
-  } finally {
-    await servable.close();
-  }
 }
 
 describe("TF Serving's test models", needsFixtures, () => {

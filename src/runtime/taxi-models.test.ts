@@ -13,36 +13,17 @@ import { describe, it } from "node:test";
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { fingerprint64 } from "farmhash-modern";
 import { needsFixtures, savedModelFixture } from "../../test/fixtures.js";
+import { runSignature as run, withServable } from "../../test/reference.js";
 import { ExampleSchema } from "../proto/gen/tensorflow/core/example/example_pb.js";
 import type { FeatureSchema } from "../proto/gen/tensorflow/core/example/feature_pb.js";
 import { openSavedModel, readVariables } from "../savedmodel/saved-model.js";
 import { DataType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { loadServable, type Servable } from "./servable.js";
 
 const f = Math.fround;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-async function withServable(dir: string, use: (s: Servable) => Promise<void>): Promise<void> {
-  const servable = await loadServable(dir);
-  try {
-    await use(servable);
-  } finally {
-    await servable.close();
-  }
-}
-
-async function run(
-  servable: Servable,
-  key: string,
-  inputs: Record<string, Tensor>,
-): Promise<Map<string, Tensor>> {
-  const runner = servable.signatures.get(key);
-  assert.ok(runner, `signature ${key} (have ${[...servable.signatures.keys()].join(", ")})`);
-  return runner.run(new Map(Object.entries(inputs)));
-}
 
 function output(outputs: Map<string, Tensor>, alias: string): Tensor {
   const t = outputs.get(alias);

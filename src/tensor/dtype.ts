@@ -91,6 +91,18 @@ export function dtypeName(dtype: DataType): string {
   return DataType[dtype] ?? `DT_UNKNOWN(${dtype})`;
 }
 
+/**
+ * TF's DataTypeString(dtype), the lower-case name TF Serving's messages use: the enum name without
+ * `DT_` ("float", "double", "half", "float_ref").
+ *
+ * @example
+ * tfTypeName(DataType.DT_FLOAT); // "float"
+ */
+export function tfTypeName(dtype: DataType): string {
+  const name = DataType[dtype];
+  return name === undefined ? `unknown dtype enum (${dtype})` : name.replace(/^DT_/, "").toLowerCase();
+}
+
 /** Storage facts of a fixed-size dtype; undefined for DT_STRING and unsupported types. */
 export function fixedDType(dtype: DataType): DTypeInfo | undefined {
   return FIXED.get(baseDType(dtype));

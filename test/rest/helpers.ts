@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type RestOptions, startRestServer } from "../../src/api/tfs-rest/server.js";
+import { parseTfJson, type TfJson } from "../../src/client/tf-json.js";
 import { ServerCore, type ServerCoreOptions } from "../../src/core/server-core.js";
 import { attr, GraphBuilder } from "../../src/export/graph-builder.js";
 import { savedModelFromGraph } from "../../src/export/signature-model.js";
@@ -21,96 +22,9 @@ import { REPO_ROOT } from "../fixtures.js";
 // TF Serving's JSON, read without loss
 // ---------------------------------------------------------------------------------------------
 
-/** A JSON value as TF Serving writes it: integers beyond ±2^53 come back as bigint, NaN/±Infinity as numbers. */
-export type TfJson = null | boolean | number | bigint | string | TfJson[] | { [key: string]: TfJson };
-
-/**
- * Parses TF Serving's response JSON: standard JSON plus the bare tokens `NaN`, `Infinity`,
- * `-Infinity`; an integer that a double cannot hold exactly becomes a bigint (so int64 values
- * compare exactly); every other number is a JS number.
- */
-const STRING = /"(?:[^"\\]|\\.)*"/y;
-const NUMBER = /-?\d+(\.\d+)?([eE][-+]?\d+)?/y;
-
-export function parseTfJson(text: string): TfJson {
-  let i = 0;
-  const fail = (what: string): never => {
-    throw new SyntaxError(`${what} at ${i} in ${JSON.stringify(text.slice(0, 200))}`);
-  };
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i] as string)) i++;
-  };
-  const literal = (word: string, value: TfJson): TfJson => {
-    if (!text.startsWith(word, i)) fail(`expected ${word}`);
-    i += word.length;
-    return value;
-  };
-  const value = (): TfJson => {
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      const out: { [key: string]: TfJson } = {};
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return out;
-      }
-      for (;;) {
-        ws();
-        const key = value();
-        if (typeof key !== "string") fail("expected a key");
-        ws();
-        if (text[i++] !== ":") fail("expected :");
-        out[key as string] = value();
-        ws();
-        const sep = text[i++];
-        if (sep === "}") return out;
-        if (sep !== ",") fail("expected , or }");
-      }
-    }
-    if (c === "[") {
-      i++;
-      const out: TfJson[] = [];
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return out;
-      }
-      for (;;) {
-        out.push(value());
-        ws();
-        const sep = text[i++];
-        if (sep === "]") return out;
-        if (sep !== ",") fail("expected , or ]");
-      }
-    }
-    if (c === '"') {
-      STRING.lastIndex = i;
-      const m = STRING.exec(text);
-      if (!m) return fail("bad string");
-      i += m[0].length;
-      return JSON.parse(m[0]) as string;
-    }
-    if (c === "t") return literal("true", true);
-    if (c === "f") return literal("false", false);
-    if (c === "n") return literal("null", null);
-    if (c === "N") return literal("NaN", Number.NaN);
-    if (c === "I") return literal("Infinity", Number.POSITIVE_INFINITY);
-    if (text.startsWith("-Infinity", i)) return literal("-Infinity", Number.NEGATIVE_INFINITY);
-    NUMBER.lastIndex = i;
-    const m = NUMBER.exec(text);
-    if (!m) return fail("unexpected character");
-    i += m[0].length;
-    const n = Number(m[0]);
-    if (m[1] === undefined && m[2] === undefined && !Number.isSafeInteger(n)) return BigInt(m[0]);
-    return n;
-  };
-  const result = value();
-  ws();
-  if (i !== text.length) fail("trailing characters");
-  return result;
-}
+// The REST client's parser: standard JSON plus the bare tokens `NaN`, `Infinity`, `-Infinity`; an
+// integer that a double cannot hold exactly becomes a bigint (so int64 values compare exactly).
+export { parseTfJson, type TfJson };
 
 // ---------------------------------------------------------------------------------------------
 // HTTP

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { describe, it } from "node:test";
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { Client, credentials, type ServiceError, status } from "@grpc/grpc-js";
 import { needsFixtures, tfServingModel } from "../../../test/fixtures.js";
 import { singleModelServerConfig } from "../../core/model-config.js";
 import { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
@@ -222,18 +215,10 @@ describe("tfs-grpc deadlines", () => {
     const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
     try {
       const config = singleModelServerConfig("m", "/nonexistent");
-      const method = ModelService.method.handleReloadConfigRequest;
-      const error = await new Promise<ServiceError | null>((resolve) => {
-        client.makeUnaryRequest(
-          `/${method.parent.typeName}/${method.name}`,
-          (m: MessageShape<typeof method.input>) => Buffer.from(toBinary(method.input, m)),
-          (b: Buffer) => fromBinary(method.output, b),
-          create(method.input, { config }),
-          new Metadata(),
-          { deadline: Date.now() + 150 },
-          (e) => resolve(e),
-        );
-      });
+      const error = await unaryCall(client, M.handleReloadConfigRequest, { config }, Date.now() + 150).then(
+        () => null,
+        (e: ServiceError) => e,
+      );
       assert.equal(error?.code, status.DEADLINE_EXCEEDED);
     } finally {
       client.close();

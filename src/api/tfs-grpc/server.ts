@@ -126,11 +126,16 @@ export function serviceDefinition(service: DescService): ServiceDefinition {
 
 function codec(input: DescMessage, output: DescMessage) {
   return {
-    requestSerialize: (value: unknown) => Buffer.from(toBinary(input, value as never)),
+    requestSerialize: (value: unknown) => asBuffer(toBinary(input, value as never)),
     requestDeserialize: (bytes: Buffer) => fromBinary(input, bytes) as unknown,
-    responseSerialize: (value: unknown) => Buffer.from(toBinary(output, value as never)),
+    responseSerialize: (value: unknown) => asBuffer(toBinary(output, value as never)),
     responseDeserialize: (bytes: Buffer) => fromBinary(output, bytes) as unknown,
   };
+}
+
+/** A Buffer over the same memory (toBinary's result is fresh and unshared), not a copy of every message. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Every file `services` are declared in plus their transitive imports, each once, as FileDescriptorProto bytes. */
@@ -195,6 +200,7 @@ export function grpcHandlers(options: Omit<GrpcOptions, "port" | "host">): {
 } {
   const { core } = options;
   const inference = { methodNameCheck: options.methodNameCheck ?? false };
+  const predictOptions = { ...inference, tensorContentOutputs: options.tensorContentOutputs ?? false };
 
   /** Runs `fn` on the handle the spec names; the handle is released when `fn` settles. */
   const withHandle = async <T>(
@@ -213,15 +219,7 @@ export function grpcHandlers(options: Omit<GrpcOptions, "port" | "host">): {
 
   const prediction: UntypedServiceImplementation = {
     Predict: unary((req: Parameters<typeof predict>[2], metadata) =>
-      withHandle(
-        req.modelSpec,
-        (h) =>
-          predict(h.servable, h.version, req, {
-            ...inference,
-            tensorContentOutputs: options.tensorContentOutputs ?? false,
-          }),
-        metadata,
-      ),
+      withHandle(req.modelSpec, (h) => predict(h.servable, h.version, req, predictOptions), metadata),
     ),
     Classify: unary((req: Parameters<typeof classify>[2], metadata) =>
       withHandle(req.modelSpec, (h) => classify(h.servable, h.version, req, inference), metadata),

@@ -3,9 +3,9 @@
 // base64 object errors, the whole-document FormatError.
 
 import { invalidArgument, ServingError } from "../../errors.js";
-import type { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
+import { type DataType, tfTypeName } from "../../tensor/dtype.js";
 import { decodeBase64, type JsonReader, JsonSyntaxError, Kind, kindName } from "./json-reader.js";
-import { formatFloat32, formatFloat64, tfTypeName } from "./json-writer.js";
+import { formatFloat32, formatFloat64 } from "./json-writer.js";
 
 /** rapidjson's Value::IsFloat() range: doubles in it print through float in JsonValueToString. */
 const RAPIDJSON_FLOAT_RANGE = 3.4028234e38;

@@ -11,10 +11,11 @@
 // row), columnar → {"outputs": ...} (one output: its value; several: an object), in rapidjson's
 // PrettyWriter layout, byte for byte as TF Serving writes it (multi-output objects in map order).
 
+import { shapeDebugString } from "../../core/inference/index.js";
 import { invalidArgument, type ServingError, unimplemented } from "../../errors.js";
 import { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
 import type { SignatureDef } from "../../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
-import { baseDType } from "../../tensor/dtype.js";
+import { baseDType, type NumericArray, tfTypeName } from "../../tensor/dtype.js";
 import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat } from "../../tensor/half.js";
 import { Tensor } from "../../tensor/tensor.js";
 import {
@@ -29,7 +30,7 @@ import {
   wrapItemError,
 } from "./json-messages.js";
 import { JsonReader, type JsonReaderOptions, Kind } from "./json-reader.js";
-import { isValidUtf8, PrettyJsonWriter, tfTypeName, writeFloat32 } from "./json-writer.js";
+import { isValidUtf8, PrettyJsonWriter, writeFloat32 } from "./json-writer.js";
 
 export type PredictFormat = "row" | "columnar";
 
@@ -70,15 +71,8 @@ const Store = {
 } as const;
 type Store = (typeof Store)[keyof typeof Store];
 
-type NumberArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array;
+/** The numeric typed arrays whose elements are JS numbers (64-bit integers are stored apart). */
+type NumberArray = Exclude<NumericArray, BigInt64Array | BigUint64Array>;
 
 type NumberArrayCtor = new (length: number) => NumberArray;
 
@@ -429,10 +423,6 @@ function sizeError(
   );
 }
 
-function shapeText(dims: readonly number[]): string {
-  return `[${dims.join(",")}]`;
-}
-
 /** One input's items in row format: the first item's shape, which every other item must repeat. */
 class RowInput {
   readonly st = new DenseState();
@@ -451,7 +441,9 @@ class RowInput {
     } else if (size !== this.firstSize) {
       throw invalidArgument(`Expecting tensor size: ${this.firstSize} but got: ${size}`);
     } else if (!sameDims(this.first, this.st.dims)) {
-      throw invalidArgument(`Expecting shape ${shapeText(this.first)} but got: ${shapeText(this.st.dims)}`);
+      throw invalidArgument(
+        `Expecting shape ${shapeDebugString(this.first)} but got: ${shapeDebugString(this.st.dims)}`,
+      );
     }
   }
 }

@@ -9,41 +9,7 @@
 // Text is written as bytes into a growable buffer, numbers straight from their values (the common
 // float32 case without building a string per element); the result is decoded once at the end.
 
-import { Buffer } from "node:buffer";
-import { DataType } from "../../proto/gen/tensorflow/core/framework/types_pb.js";
-import { dtypeName } from "../../tensor/dtype.js";
-
-/** TF's DataTypeString names ("float", "int32", "string", "half"...), used in TF Serving's messages. */
-const TF_TYPE_NAMES: Partial<Record<DataType, string>> = {
-  [DataType.DT_FLOAT]: "float",
-  [DataType.DT_DOUBLE]: "double",
-  [DataType.DT_INT32]: "int32",
-  [DataType.DT_UINT8]: "uint8",
-  [DataType.DT_INT16]: "int16",
-  [DataType.DT_INT8]: "int8",
-  [DataType.DT_STRING]: "string",
-  [DataType.DT_COMPLEX64]: "complex64",
-  [DataType.DT_INT64]: "int64",
-  [DataType.DT_BOOL]: "bool",
-  [DataType.DT_QINT8]: "qint8",
-  [DataType.DT_QUINT8]: "quint8",
-  [DataType.DT_QINT32]: "qint32",
-  [DataType.DT_BFLOAT16]: "bfloat16",
-  [DataType.DT_QINT16]: "qint16",
-  [DataType.DT_QUINT16]: "quint16",
-  [DataType.DT_UINT16]: "uint16",
-  [DataType.DT_COMPLEX128]: "complex128",
-  [DataType.DT_HALF]: "half",
-  [DataType.DT_RESOURCE]: "resource",
-  [DataType.DT_VARIANT]: "variant",
-  [DataType.DT_UINT32]: "uint32",
-  [DataType.DT_UINT64]: "uint64",
-};
-
-/** TF's DataTypeString(dtype). */
-export function tfTypeName(dtype: DataType): string {
-  return TF_TYPE_NAMES[dtype] ?? dtypeName(dtype).replace(/^DT_/, "").toLowerCase();
-}
+import { Buffer, isUtf8 } from "node:buffer";
 
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
@@ -427,6 +393,20 @@ export function formatFloat64(v: number): string {
 
 const HEX = "0123456789ABCDEF";
 
+/** The letter rapidjson writes after the backslash for its short escapes; 0: written as \u00XX. */
+const SHORT_ESCAPES = new Uint8Array(128);
+for (const [c, e] of [
+  [34, '"'],
+  [92, "\\"],
+  [8, "b"],
+  [9, "t"],
+  [10, "n"],
+  [12, "f"],
+  [13, "r"],
+] as const) {
+  SHORT_ESCAPES[c] = e.charCodeAt(0);
+}
+
 /** Writes UTF-8 bytes as a JSON string with rapidjson's escaping (other bytes are copied raw). */
 export function writeJsonString(sink: ByteSink, bytes: Uint8Array): void {
   const n = bytes.length;
@@ -440,31 +420,9 @@ export function writeJsonString(sink: ByteSink, bytes: Uint8Array): void {
       continue;
     }
     sink.byte(92);
-    switch (c) {
-      case 34:
-        sink.byte(34);
-        break;
-      case 92:
-        sink.byte(92);
-        break;
-      case 8:
-        sink.byte(98);
-        break;
-      case 9:
-        sink.byte(116);
-        break;
-      case 10:
-        sink.byte(110);
-        break;
-      case 12:
-        sink.byte(102);
-        break;
-      case 13:
-        sink.byte(114);
-        break;
-      default:
-        sink.text(`u00${HEX[c >> 4]}${HEX[c & 15]}`);
-    }
+    const short = SHORT_ESCAPES[c]!;
+    if (short !== 0) sink.byte(short);
+    else sink.text(`u00${HEX[c >> 4]}${HEX[c & 15]}`);
   }
   sink.byte(34);
 }
@@ -478,42 +436,7 @@ export function utf8Bytes(s: string): Uint8Array {
 
 /** Whether bytes are well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
 export function isValidUtf8(bytes: Uint8Array): boolean {
-  const n = bytes.length;
-  let i = 0;
-  while (i < n) {
-    const c = bytes[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let min: number;
-    let cp: number;
-    if (c >= 0xc2 && c <= 0xdf) {
-      need = 1;
-      min = 0x80;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      min = 0x800;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      min = 0x10000;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + need >= n) return false;
-    for (let j = 1; j <= need; j++) {
-      const b = bytes[i + j];
-      if (b === undefined || (b & 0xc0) !== 0x80) return false;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += need + 1;
-  }
-  return true;
+  return isUtf8(bytes);
 }
 
 /** Standard base64 with padding (absl::Base64Escape). */

@@ -163,8 +163,9 @@ async function predict(handle: ServableHandle, body: Uint8Array, scope?: Request
     }
     return runner.def;
   });
-  const runner = signatures.get(request.signatureName || DEFAULT_SIGNATURE);
-  if (scope) scope.signature = request.signatureName || DEFAULT_SIGNATURE;
+  const signatureName = request.signatureName || DEFAULT_SIGNATURE;
+  if (scope) scope.signature = signatureName;
+  const runner = signatures.get(signatureName);
   if (!runner) throw new ServingError(Code.INTERNAL, "signature vanished while the request was parsed");
   const outputs = await runner.run(request.inputs);
   return writePredictResponse(outputs, request.format);

@@ -92,16 +92,24 @@ async function withPlan(plan: Plan, use: (plan: Plan) => Promise<void>): Promise
   }
 }
 
+// The loop variables of every While below, as cond/body arguments and as body results.
+const LOOP_VARS: [string, DataType][] = [
+  ["i", I],
+  ["acc", F],
+  ["list", V],
+];
+const LOOP_NEXT: [string, DataType][] = [
+  ["i_next", I],
+  ["acc_next", F],
+  ["list_next", V],
+];
+
 // A loop writing a running sum into a TensorList:
 //   i = 0; acc = x; list = reserve(5)
 //   while i < 5: acc = acc + float(i); list[i] = acc; i = i + 1
 const whileCond = fn(
   "cond",
-  [
-    ["i", I],
-    ["acc", F],
-    ["list", V],
-  ],
+  LOOP_VARS,
   [["ok", B]],
   [
     scalarConst("five", i32([5], [])),
@@ -111,16 +119,8 @@ const whileCond = fn(
 );
 const whileBody = fn(
   "body",
-  [
-    ["i", I],
-    ["acc", F],
-    ["list", V],
-  ],
-  [
-    ["i_next", I],
-    ["acc_next", F],
-    ["list_next", V],
-  ],
+  LOOP_VARS,
+  LOOP_NEXT,
   [
     scalarConst("one", i32([1], [])),
     { name: "cast", op: "Cast", input: ["i"], attr: { SrcT: attr.type(I), DstT: attr.type(F) } },
@@ -215,27 +215,15 @@ describe("While", () => {
   it("fails a runaway loop with RESOURCE_EXHAUSTED after maxLoopIterations", async () => {
     const forever = fn(
       "forever",
-      [
-        ["i", I],
-        ["acc", F],
-        ["list", V],
-      ],
+      LOOP_VARS,
       [["ok", B]],
       [scalarConst("yes", new Tensor(B, [], Uint8Array.of(1)))],
       { ok: "yes:output:0" },
     );
     const spin = fn(
       "spin",
-      [
-        ["i", I],
-        ["acc", F],
-        ["list", V],
-      ],
-      [
-        ["i_next", I],
-        ["acc_next", F],
-        ["list_next", V],
-      ],
+      LOOP_VARS,
+      LOOP_NEXT,
       [
         scalarConst("one", i32([1], [])),
         { name: "inc", op: "AddV2", input: ["i", "one:output:0"], attr: { T: attr.type(I) } },
@@ -266,16 +254,8 @@ describe("While", () => {
     // outer body: acc = inner_loop(acc) [adds 0+1+2+3+4 = 10], i += 1; outer runs 5 times.
     const outerBody = fn(
       "outer_body",
-      [
-        ["i", I],
-        ["acc", F],
-        ["list", V],
-      ],
-      [
-        ["i_next", I],
-        ["acc_next", F],
-        ["list_next", V],
-      ],
+      LOOP_VARS,
+      LOOP_NEXT,
       [
         scalarConst("zero", i32([0], [])),
         scalarConst("one", i32([1], [])),
@@ -302,8 +282,8 @@ describe("While", () => {
 
     const selfBody = fn(
       "self_body",
-      outerBody.signature!.inputArg.map((a) => [a.name, a.type] as [string, DataType]),
-      outerBody.signature!.outputArg.map((a) => [a.name, a.type] as [string, DataType]),
+      LOOP_VARS,
+      LOOP_NEXT,
       [
         scalarConst("zero", i32([0], [])),
         {

@@ -110,10 +110,11 @@ export async function controlFlowKernel(
 
 function whileKernel(cond: CompiledFunction, body: CompiledFunction, maxIterations: number): AsyncHostKernel {
   return async (node, inputs) => {
+    const what = `${node.op} node ${node.name}: cond ${cond.name}`;
     let values: HostValue[] = [...inputs];
     for (let iteration = 0; ; iteration++) {
       const [c] = await cond.run(values);
-      if (!toBool(c, `${node.op} node ${node.name}: cond ${cond.name}`)) return values;
+      if (!toBool(c, what)) return values;
       if (iteration >= maxIterations) {
         throw new ServingError(
           Code.RESOURCE_EXHAUSTED,

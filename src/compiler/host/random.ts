@@ -13,9 +13,20 @@ import { attrInt, attrType, input, intValues } from "./util.js";
  */
 function generator(node: GraphNode): () => number {
   const seed = attrInt(node, "seed", 0) ^ Math.imul(attrInt(node, "seed2", 0), 0x9e3779b1);
-  let state = (seed === 0 ? Math.floor(Math.random() * 2 ** 32) : seed) >>> 0;
+  return seededRandom(seed === 0 ? Math.floor(Math.random() * 2 ** 32) : seed);
+}
+
+/**
+ * A small deterministic PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for a seed on
+ * every machine (the SavedModel exporters use it for their weights too).
+ *
+ * @example
+ * const next = seededRandom(1);
+ * next(); // 0.6270739405881613
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
   return () => {
-    // mulberry32
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);

@@ -3,7 +3,7 @@
 import { Code, invalidArgument, ServingError } from "../../errors.js";
 import type { GraphNode } from "../../graph/ir.js";
 import type { AttrValue } from "../../proto/gen/tensorflow/core/framework/attr_value_pb.js";
-import { baseDType, DataType, fixedDType } from "../../tensor/dtype.js";
+import { baseDType, DataType, fixedDType, tfTypeName } from "../../tensor/dtype.js";
 import { type PartialShape, shapeFromProto } from "../../tensor/shape.js";
 import { numElements, Tensor, type TensorData } from "../../tensor/tensor.js";
 import { tensorFromProto } from "../../tensor/tensor-proto.js";
@@ -12,11 +12,7 @@ import type { HostResource, HostValue } from "./kernel.js";
 // ---------------------------------------------------------------------------------------------
 // Names and shapes as TF prints them in error messages.
 
-/** TF's DataTypeString: DT_FLOAT → "float", DT_INT64 → "int64", DT_STRING → "string". */
-export function tfTypeName(dtype: DataType): string {
-  const name = DataType[dtype];
-  return name === undefined ? `unknown dtype enum (${dtype})` : name.replace(/^DT_/, "").toLowerCase();
-}
+export { tfTypeName };
 
 /** TensorShape::DebugString: "[2,3]", "[]" for a scalar; "?" for an unknown dim, "<unknown>" rank. */
 export function tfShape(shape: PartialShape | readonly number[]): string {

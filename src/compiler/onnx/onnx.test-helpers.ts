@@ -21,6 +21,7 @@ import {
 import { baseDType, dtypeName } from "../../tensor/dtype.js";
 import { fromOrtTensor, toOrtTensor } from "../../tensor/ort.js";
 import { numElements, Tensor } from "../../tensor/tensor.js";
+import { strides as rowMajorStrides } from "../host/util.js";
 import type { StaticShape } from "./lowering.js";
 import { lowerSegment, type SegmentInput } from "./segment.js";
 
@@ -354,11 +355,7 @@ export function forEachIndex(shape: readonly number[], f: (index: readonly numbe
 }
 
 /** Row-major strides of a shape. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;
-  return strides;
-}
+export const stridesOf = rowMajorStrides;
 
 /** Element of `t` at a multi-index, as a number. */
 export function at(t: Tensor, index: readonly number[]): number {

@@ -16,15 +16,12 @@ import { DataType, dtypeName } from "../../tensor/dtype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import {
   CLASSIFY_METHOD,
-  findSignature,
   type InferenceOptions,
-  resolveSignatureName,
-  responseModelSpec,
+  runOnExamples,
   type ServableVersion,
   shapeDebugString,
   signatureDebugString,
 } from "./common.js";
-import { examplesTensor } from "./examples.js";
 
 /** Signature aliases of the classify API (tensorflow/cc/saved_model/signature_constants.h). */
 export const CLASSIFY_INPUTS = "inputs";
@@ -32,11 +29,10 @@ export const CLASSIFY_OUTPUT_CLASSES = "classes";
 export const CLASSIFY_OUTPUT_SCORES = "scores";
 
 /**
- * Runs a ClassificationRequest on a resolved servable, as TF Serving's Classify does: signature by
- * model_spec.signature_name (default `serving_default`; unknown → INVALID_ARGUMENT `No signature was
- * found with the name: <s>`), checked by {@link classificationOutputs}, fed the request's examples
- * ({@link examplesTensor}; none → `Input is empty.`), outputs checked and converted by
- * {@link classificationResult}. The response's model_spec carries the resolved signature and `version`.
+ * Runs a ClassificationRequest on a resolved servable, as TF Serving's Classify does: signature
+ * lookup and examples as {@link runOnExamples} says, signature checked by {@link classificationOutputs},
+ * outputs checked and converted by {@link classificationResult}. The response's model_spec carries the
+ * resolved signature and `version`.
  *
  * @example
  * const { result } = await classify(servable, 123n, request);
@@ -48,18 +44,12 @@ export async function classify(
   request: ClassificationRequest,
   options: InferenceOptions = {},
 ): Promise<ClassificationResponse> {
-  const signatureName = resolveSignatureName(request.modelSpec);
-  const runner = findSignature(
-    servable,
-    signatureName,
-    (name) => `No signature was found with the name: ${name}`,
+  const run = await runOnExamples(servable, version, request, CLASSIFY_INPUTS, (def) =>
+    classificationOutputs(def, options),
   );
-  const outputs = classificationOutputs(runner.def, options);
-  const examples = examplesTensor(request.input);
-  const tensors = await runner.run(new Map([[CLASSIFY_INPUTS, examples]]), { outputFilter: outputs });
   return create(ClassificationResponseSchema, {
-    result: classificationResult(runner.def, examples.shape[0]!, tensors),
-    modelSpec: responseModelSpec(request.modelSpec?.name ?? "", signatureName, version),
+    result: classificationResult(run.def, run.numExamples, run.outputs),
+    modelSpec: run.modelSpec,
   });
 }
 

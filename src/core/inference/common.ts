@@ -1,14 +1,18 @@
 // Pieces every TF Serving request kind shares: signature-name defaulting, the response ModelSpec,
-// signature lookup and TF's way of printing shapes in error messages.
+// signature lookup, running a signature on a request's examples and TF's way of printing shapes in
+// error messages.
 import { create } from "@bufbuild/protobuf";
 import { invalidArgument } from "../../errors.js";
 import {
   type SignatureDef,
   SignatureDefSchema,
 } from "../../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
+import type { Input } from "../../proto/gen/tensorflow_serving/apis/input_pb.js";
 import { type ModelSpec, ModelSpecSchema } from "../../proto/gen/tensorflow_serving/apis/model_pb.js";
 import { printTextProto } from "../../proto/text-format.js";
 import type { Servable, SignatureRunner } from "../../runtime/servable.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import { examplesTensor } from "./examples.js";
 
 /** The signature key used when a ModelSpec names none (tensorflow::kDefaultServingSignatureDefKey). */
 export const DEFAULT_SIGNATURE = "serving_default";
@@ -63,6 +67,49 @@ export function findSignature(
   const runner = servable.signatures.get(name);
   if (!runner) throw invalidArgument(message(name));
   return runner;
+}
+
+/** What {@link runOnExamples} hands back for the API-specific post-processing. */
+export interface ExamplesRun {
+  readonly def: SignatureDef;
+  readonly numExamples: number;
+  readonly outputs: ReadonlyMap<string, Tensor>;
+  /** The response's model_spec: the request's model name, the resolved signature and `version`. */
+  readonly modelSpec: ModelSpec;
+}
+
+/**
+ * The part of Classify and Regress that is the same (classifier.cc / regressor.cc): signature by
+ * model_spec.signature_name (default `serving_default`; unknown → INVALID_ARGUMENT `No signature was
+ * found with the name: <s>`), checked by `outputsFor` (which returns the output aliases to fetch),
+ * then fed the request's examples ({@link examplesTensor}; none → `Input is empty.`) as `inputAlias`.
+ *
+ * @example
+ * const run = await runOnExamples(servable, 1n, request, "inputs", (def) => regressionOutputs(def));
+ * run.outputs.get("outputs"); // the signature's output tensor
+ */
+export async function runOnExamples(
+  servable: Servable,
+  version: ServableVersion,
+  request: { readonly modelSpec?: ModelSpec; readonly input?: Input },
+  inputAlias: string,
+  outputsFor: (def: SignatureDef) => string[],
+): Promise<ExamplesRun> {
+  const signatureName = resolveSignatureName(request.modelSpec);
+  const runner = findSignature(
+    servable,
+    signatureName,
+    (name) => `No signature was found with the name: ${name}`,
+  );
+  const outputFilter = outputsFor(runner.def);
+  const examples = examplesTensor(request.input);
+  const outputs = await runner.run(new Map([[inputAlias, examples]]), { outputFilter });
+  return {
+    def: runner.def,
+    numExamples: examples.shape[0]!,
+    outputs,
+    modelSpec: responseModelSpec(request.modelSpec?.name ?? "", signatureName, version),
+  };
 }
 
 /** A shape as TF's TensorShape::DebugString prints it: `[2,3]`, `[]` for a scalar. */

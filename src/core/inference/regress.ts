@@ -15,27 +15,23 @@ import type { Servable } from "../../runtime/servable.js";
 import { DataType, dtypeName } from "../../tensor/dtype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import {
-  findSignature,
   type InferenceOptions,
   REGRESS_METHOD,
-  resolveSignatureName,
-  responseModelSpec,
+  runOnExamples,
   type ServableVersion,
   shapeDebugString,
   signatureDebugString,
 } from "./common.js";
-import { examplesTensor } from "./examples.js";
 
 /** Signature aliases of the regress API (tensorflow/cc/saved_model/signature_constants.h). */
 export const REGRESS_INPUTS = "inputs";
 export const REGRESS_OUTPUTS = "outputs";
 
 /**
- * Runs a RegressionRequest on a resolved servable, as TF Serving's Regress does: signature by
- * model_spec.signature_name (default `serving_default`; unknown → INVALID_ARGUMENT `No signature was
- * found with the name: <s>`), checked by {@link regressionOutputs}, fed the request's examples
- * ({@link examplesTensor}; none → `Input is empty.`), output checked and converted by
- * {@link regressionResult}. The response's model_spec carries the resolved signature and `version`.
+ * Runs a RegressionRequest on a resolved servable, as TF Serving's Regress does: signature lookup
+ * and examples as {@link runOnExamples} says, signature checked by {@link regressionOutputs}, output
+ * checked and converted by {@link regressionResult}. The response's model_spec carries the resolved
+ * signature and `version`.
  *
  * @example
  * const { result } = await regress(servable, 123n, request);
@@ -47,18 +43,12 @@ export async function regress(
   request: RegressionRequest,
   options: InferenceOptions = {},
 ): Promise<RegressionResponse> {
-  const signatureName = resolveSignatureName(request.modelSpec);
-  const runner = findSignature(
-    servable,
-    signatureName,
-    (name) => `No signature was found with the name: ${name}`,
+  const run = await runOnExamples(servable, version, request, REGRESS_INPUTS, (def) =>
+    regressionOutputs(def, options),
   );
-  const outputs = regressionOutputs(runner.def, options);
-  const examples = examplesTensor(request.input);
-  const tensors = await runner.run(new Map([[REGRESS_INPUTS, examples]]), { outputFilter: outputs });
   return create(RegressionResponseSchema, {
-    result: regressionResult(examples.shape[0]!, tensors),
-    modelSpec: responseModelSpec(request.modelSpec?.name ?? "", signatureName, version),
+    result: regressionResult(run.numExamples, run.outputs),
+    modelSpec: run.modelSpec,
   });
 }
 

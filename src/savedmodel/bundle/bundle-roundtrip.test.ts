@@ -3,10 +3,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { useScratchDir } from "../../../test/scratch.js";
-import { Code, ServingError } from "../../errors.js";
+import { Code } from "../../errors.js";
 import { DataType } from "../../tensor/dtype.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { TableReader } from "../table/table-reader.js";
+import { expectError } from "./bundle.test-helpers.js";
 import {
   BundleReader,
   dataFilename,
@@ -17,16 +18,6 @@ import {
 } from "./index.js";
 
 const freshDir = useScratchDir("bundle-test");
-
-function expectError(pattern: RegExp, code: Code): (e: unknown) => boolean {
-  return (e: unknown) => {
-    assert.ok(e instanceof ServingError, `expected a ServingError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    assert.equal(e.codeName, Code[code], e.message);
-    assert.doesNotMatch(e.message, /\n/, "one line");
-    return true;
-  };
-}
 
 function sampleTensors(): Map<string, Tensor> {
   const big = new Float32Array(3 << 20).map((_, i) => Math.sin(i));

@@ -10,11 +10,12 @@ import {
   tfServingModel,
 } from "../../../test/fixtures.js";
 import { useScratchDir } from "../../../test/scratch.js";
-import { Code, ServingError } from "../../errors.js";
+import { Code } from "../../errors.js";
 import { TrackableObjectGraphSchema } from "../../proto/gen/tensorflow/core/protobuf/trackable_object_graph_pb.js";
 import { DataType } from "../../tensor/dtype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { TableReader } from "../table/table-reader.js";
+import { expectError } from "./bundle.test-helpers.js";
 import { BundleReader, dataFilename, indexFilename, readBundle, writeBundle } from "./index.js";
 
 const freshDir = useScratchDir("bundle-test");
@@ -24,16 +25,6 @@ function value(tensors: Map<string, Tensor>, key: string): number | bigint {
   assert.ok(tensor, `${key} present`);
   assert.equal(tensor.size, 1, `${key} is a scalar`);
   return tensor.values[0]!;
-}
-
-function expectError(pattern: RegExp, code: Code): (e: unknown) => boolean {
-  return (e: unknown) => {
-    assert.ok(e instanceof ServingError, `expected a ServingError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    assert.equal(e.codeName, Code[code], e.message);
-    assert.doesNotMatch(e.message, /\n/, "one line");
-    return true;
-  };
 }
 
 describe("BundleReader on TF's bundles", () => {
