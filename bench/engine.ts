@@ -18,7 +18,11 @@ import { onnxMlp } from "./onnx-mlp.js";
 
 const WIDTHS = [256, 512, 512, 1];
 const BATCHES = [1, 32, 256];
-const ROUNDS = 25;
+const ROUNDS = 41;
+/** Each side of a round runs about this long: rounds much shorter than a scheduler slice are mostly noise. */
+const ROUND_MS = 10;
+/** Warm-up per side and batch size, long enough for V8 to optimise both call paths fully. */
+const WARMUP_MS = 500;
 
 async function timePerCall(calls: number, call: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -57,8 +61,8 @@ try {
     const a = (await ours()).get("y")?.values[0];
     const b = (await theirs()).y?.data[0];
     if (Math.abs(Number(a) - Number(b)) > 1e-4) throw new Error(`outputs differ: ${a} vs ${b}`);
-    const calls = batch >= 256 ? 20 : 100;
-    for (let w = 0; w < 3; w++) {
+    const calls = Math.max(3, Math.round(ROUND_MS / (await timePerCall(20, theirs))));
+    for (let w = 0; w < WARMUP_MS / ROUND_MS; w++) {
       await timePerCall(calls, ours);
       await timePerCall(calls, theirs);
     }

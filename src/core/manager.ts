@@ -78,6 +78,25 @@ interface VersionRecord {
   retry?: RetryControl;
 }
 
+/** A request's hold on one version record (a class, not a closure: one is made per request). */
+class VersionHandle implements ServableHandle {
+  private released = false;
+
+  constructor(
+    readonly model: string,
+    readonly version: bigint,
+    readonly servable: Servable,
+    private readonly record: VersionRecord,
+  ) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.record.refs--;
+    if (this.record.refs === 0) this.record.drained?.();
+  }
+}
+
 interface ModelRecord {
   /** What the source wants served: version → directory. */
   aspired: Map<bigint, string>;
@@ -171,18 +190,7 @@ export class ServableManager {
       );
     }
     record.refs++;
-    let released = false;
-    return {
-      model,
-      version: record.version,
-      servable: record.servable,
-      release: () => {
-        if (released) return;
-        released = true;
-        record.refs--;
-        if (record.refs === 0) record.drained?.();
-      },
-    };
+    return new VersionHandle(model, record.version, record.servable, record);
   }
 
   /**

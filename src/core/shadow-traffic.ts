@@ -83,7 +83,12 @@ export class ShadowMirror {
       },
     });
     const signatures = new Map([...handle.servable.signatures].map(([key, r]) => [key, mirrored(r)]));
-    return { ...handle, servable: withSignatures(handle.servable, signatures), release: handle.release };
+    return {
+      model: handle.model,
+      version: handle.version,
+      servable: withSignatures(handle.servable, signatures),
+      release: () => handle.release(),
+    };
   }
 
   /** Per model with a shadow: what its copies measured. */

@@ -1,9 +1,11 @@
 // The REST server's observability hook: the Prometheus endpoint on the REST port, and a RequestScope
 // per /v1/ request that puts `x-request-id` in the response headers and reports as the response goes
-// out. The response object itself is left alone (no listener, header or property added to it):
-// under load each of those cost the server several microseconds a request (bench/observability.ts).
+// out. The REST handler carries the scope with the request; the request and response objects are left
+// alone (no listener, header object, property or WeakMap entry): under load each of those cost the
+// server microseconds a request (bench/observability.ts).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code } from "../errors.js";
+import { rawHeader } from "../http-headers.js";
 import type { ServingMetrics } from "./metrics.js";
 import { REQUEST_ID_HEADER, type RequestObserver, type RequestScope } from "./request-observer.js";
 
@@ -12,11 +14,11 @@ export interface RestObservability {
   /** Answers the metrics endpoint; true when it did (the request is then not a model request). */
   serveMetrics(req: IncomingMessage, res: ServerResponse): boolean;
   /** Starts observing a model API request (`/v1/...`; undefined for other paths). */
-  begin(req: IncomingMessage, res: ServerResponse): RequestScope | undefined;
+  begin(req: IncomingMessage): RequestScope | undefined;
   /** The error a response carries (HTTP statuses alone cannot tell every gRPC code apart). */
-  fail(res: ServerResponse, code: Code): void;
+  fail(scope: RequestScope, code: Code): void;
   /** Called with the headers of the response about to be written: adds `x-request-id`, reports the request. */
-  respond(res: ServerResponse, status: number, headers: Record<string, string>): void;
+  respond(scope: RequestScope, status: number, headers: Record<string, string>): void;
 }
 
 /** HTTP statuses answered without a ServingError (bad URL encoding, 413) → gRPC code names. */
@@ -41,8 +43,6 @@ export function restObservability(
   metrics?: ServingMetrics,
   prometheusPath?: string,
 ): RestObservability {
-  // Weak: a request whose response is never written (its client vanished mid-upload) leaves nothing.
-  const scopes = new WeakMap<ServerResponse, RequestScope>();
   return {
     serveMetrics(req, res) {
       if (metrics === undefined || prometheusPath === undefined) return false;
@@ -56,20 +56,14 @@ export function restObservability(
       );
       return true;
     },
-    begin(req, res) {
+    begin(req) {
       if (!MODEL_API.test(req.url ?? "/")) return undefined;
-      const scope = observer.begin("REST", req.headers[REQUEST_ID_HEADER]);
-      scopes.set(res, scope);
-      return scope;
+      return observer.begin("REST", rawHeader(req, REQUEST_ID_HEADER));
     },
-    fail(res, code) {
-      const scope = scopes.get(res);
-      if (scope) scope.status = Code[code] ?? "UNKNOWN";
+    fail(scope, code) {
+      scope.status = Code[code] ?? "UNKNOWN";
     },
-    respond(res, status, headers) {
-      const scope = scopes.get(res);
-      if (scope === undefined) return;
-      scopes.delete(res);
+    respond(scope, status, headers) {
       headers[REQUEST_ID_HEADER] = scope.requestId;
       scope.httpStatus = status;
       if (scope.status === "OK" && status >= 300) scope.status = CODE_OF_HTTP[status] ?? "UNKNOWN";

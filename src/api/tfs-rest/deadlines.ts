@@ -6,24 +6,25 @@
  * `timeoutMs / 10` (and at most 250 ms) late.
  *
  * @example
- * const deadlines = new Deadlines<ServerResponse>(30_000, (res) => answer504(res));
- * const id = deadlines.add(res);
+ * const deadlines = new Deadlines<ServerResponse, string>(30_000, (res, id) => answer504(res, id));
+ * const id = deadlines.add(res, requestId);
  * // ... when the request completes:
  * deadlines.delete(id);
  */
-export class Deadlines<T> {
-  private readonly pending = new Map<number, { at: number; item: T }>();
+export class Deadlines<T, U = undefined> {
+  private readonly pending = new Map<number, { at: number; item: T; detail: U }>();
   private nextId = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly expire: (item: T) => void,
+    private readonly expire: (item: T, detail: U) => void,
   ) {}
 
-  add(item: T): number {
+  /** Starts a deadline for `item`; `detail` is handed to `expire` with it. */
+  add(item: T, detail: U): number {
     const id = this.nextId++;
-    this.pending.set(id, { at: Date.now() + this.timeoutMs, item });
+    this.pending.set(id, { at: Date.now() + this.timeoutMs, item, detail });
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), Math.max(1, Math.min(this.timeoutMs / 10, 250)));
       this.timer.unref();
@@ -47,7 +48,7 @@ export class Deadlines<T> {
     for (const [id, entry] of this.pending) {
       if (entry.at > now) break;
       this.pending.delete(id);
-      this.expire(entry.item);
+      this.expire(entry.item, entry.detail);
     }
   }
 }

@@ -29,7 +29,8 @@ import {
   typeError,
   wrapItemError,
 } from "./json-messages.js";
-import { JsonReader, type JsonReaderOptions, Kind } from "./json-reader.js";
+import { parseFloatPredictFast } from "./json-predict-fast.js";
+import { DEFAULT_MAX_DEPTH, JsonReader, type JsonReaderOptions, Kind } from "./json-reader.js";
 import { isValidUtf8, PrettyJsonWriter, writeFloat32 } from "./json-writer.js";
 
 export type PredictFormat = "row" | "columnar";
@@ -635,6 +636,23 @@ function readTensors(r: JsonReader, format: PredictFormat, specs: InputSpec[]): 
  * inputs.get("x"); // DT_FLOAT tensor of shape [3]
  */
 export function parsePredictRequest(
+  body: string | Uint8Array,
+  signature: SignatureSource,
+  options: JsonReaderOptions = {},
+): PredictRequestJson {
+  const fast = parseFloatPredictFast(
+    body,
+    typeof signature === "function" ? signature : () => signature,
+    options.maxDepth ?? DEFAULT_MAX_DEPTH,
+  );
+  return fast ?? parsePredictRequestExact(body, signature, options);
+}
+
+/**
+ * parsePredictRequest without the JSON.parse fast path (json-predict-fast.ts): every body, valid or
+ * not, read by the exact reader.
+ */
+export function parsePredictRequestExact(
   body: string | Uint8Array,
   signature: SignatureSource,
   options: JsonReaderOptions = {},

@@ -19,6 +19,9 @@ export class ByteSink {
   len = 0;
   /** Whether only ASCII has been written (then the text decodes as latin1, which is faster). */
   ascii = true;
+  /** A PrettyJsonWriter's per-level state, kept here so that a recycled sink brings them along. */
+  readonly levelIsArray: number[] = [];
+  readonly levelCounts: number[] = [];
 
   /** Makes room for n more bytes. */
   reserve(n: number): void {
@@ -429,6 +432,15 @@ export function writeJsonString(sink: ByteSink, bytes: Uint8Array): void {
 
 const encoder = new TextEncoder();
 
+/** Printable ASCII with no quote or backslash: its JSON string text is the text itself. */
+function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c > 126 || c === 34 || c === 92) return false;
+  }
+  return true;
+}
+
 /** UTF-8 bytes of a JS string (lone surrogates become U+FFFD). */
 export function utf8Bytes(s: string): Uint8Array {
   return encoder.encode(s);
@@ -458,6 +470,8 @@ function takeSink(): ByteSink {
   spareSink = undefined;
   sink.len = 0;
   sink.ascii = true;
+  sink.levelIsArray.length = 0;
+  sink.levelCounts.length = 0;
   return sink;
 }
 
@@ -469,9 +483,9 @@ export class PrettyJsonWriter {
   readonly sink = takeSink();
   singleLineArrays = false;
   /** Per open level: 1 for an array, 0 for an object. */
-  private readonly isArray: number[] = [];
+  private readonly isArray: number[] = this.sink.levelIsArray;
   /** Per open level: values written (an object counts names and values). */
-  private readonly counts: number[] = [];
+  private readonly counts: number[] = this.sink.levelCounts;
 
   /** PrettyPrefix: the separator and indentation before the next value or name. */
   prefix(): void {
@@ -545,7 +559,14 @@ export class PrettyJsonWriter {
   /** A string value from JS text (written as UTF-8). */
   string(text: string): void {
     this.prefix();
-    writeJsonString(this.sink, utf8Bytes(text));
+    // Keys such as "predictions" need no escapes and no encoding: written as they are.
+    if (isPlainAscii(text)) {
+      this.sink.byte(34);
+      this.sink.text(text);
+      this.sink.byte(34);
+    } else {
+      writeJsonString(this.sink, utf8Bytes(text));
+    }
   }
 
   /** A string value from its bytes. */

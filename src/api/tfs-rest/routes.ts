@@ -55,6 +55,27 @@ export function matchRoute(method: string, path: string): RestRoute {
   return malformed;
 }
 
+/** Parsed routes by path, per method: clients send the same few paths over and over. */
+const routeCache = { POST: new Map<string, RestRoute>(), GET: new Map<string, RestRoute>() };
+/** Bounds the cache against clients that send endless distinct paths. */
+const MAX_CACHED_ROUTES = 1024;
+
+/**
+ * `matchRoute`, remembered per method and path (routes are immutable, so one object serves every
+ * request for its path).
+ */
+export function cachedRoute(method: string, path: string): RestRoute {
+  const cache = method === "POST" ? routeCache.POST : method === "GET" ? routeCache.GET : undefined;
+  if (cache === undefined) return matchRoute(method, path);
+  let route = cache.get(path);
+  if (route === undefined) {
+    route = matchRoute(method, path);
+    if (cache.size >= MAX_CACHED_ROUTES) cache.clear();
+    cache.set(path, route);
+  }
+  return route;
+}
+
 function decodeParts(
   rawModel: string | undefined,
   rawVersion: string | undefined,

@@ -6,8 +6,10 @@ import { create } from "@bufbuild/protobuf";
 import { classify, regress } from "../../core/inference/index.js";
 import type { ServableHandle, VersionRequest, VersionStatus } from "../../core/manager.js";
 import { Code, ServingError } from "../../errors.js";
+import { rawHeader } from "../../http-headers.js";
 import type { RequestScope } from "../../observability/request-observer.js";
 import type { RestObservability } from "../../observability/rest-observability.js";
+import type { SignatureDef } from "../../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
 import {
   ClassificationRequestSchema,
   ClassificationResultSchema,
@@ -16,7 +18,7 @@ import {
   RegressionRequestSchema,
   RegressionResultSchema,
 } from "../../proto/gen/tensorflow_serving/apis/regression_pb.js";
-import { signatureDefs } from "../../runtime/servable.js";
+import { type SignatureRunner, signatureDefs } from "../../runtime/servable.js";
 import { modelMetadataJson } from "../../savedmodel/metadata.js";
 import { DEFAULT_SIGNATURE } from "../../savedmodel/saved-model.js";
 import type { Authenticator } from "../../security/auth.js";
@@ -28,7 +30,7 @@ import { httpStatusFor } from "./http-status.js";
 import { parseClassifyRegressRequest, writeClassifyResponse, writeRegressResponse } from "./json-examples.js";
 import { parsePredictRequest, writePredictResponse } from "./json-predict.js";
 import { JsonReader } from "./json-reader.js";
-import { matchRoute, type RestRoute, type VersionSelector } from "./routes.js";
+import { cachedRoute, type RestRoute, type VersionSelector } from "./routes.js";
 
 /** What the REST layer needs from the server core. */
 export interface RestBackend {
@@ -70,105 +72,121 @@ export function restHandler(options: RestOptions): (req: IncomingMessage, res: S
   const timeoutMs = options.timeoutMs ?? 0;
   const deadlines =
     timeoutMs > 0
-      ? new Deadlines<ServerResponse>(timeoutMs, (res) => {
+      ? new Deadlines<ServerResponse, RequestScope | undefined>(timeoutMs, (res, scope) => {
           const message = `Request exceeded the REST timeout of ${timeoutMs} ms`;
-          sendError(res, new ServingError(Code.DEADLINE_EXCEEDED, message), options);
+          sendError(res, new ServingError(Code.DEADLINE_EXCEEDED, message), options, scope);
         })
       : undefined;
   return (req, res) => {
     if (options.observability?.serveMetrics(req, res)) return;
-    const scope = options.observability?.begin(req, res);
-    const run = () =>
-      handle(req, res, options, deadlines, scope).catch((error: unknown) =>
-        sendError(res, ServingError.from(error), options),
-      );
-    if (scope) scope.enter(run);
-    else void run();
+    const scope = options.observability?.begin(req);
+    if (scope) void scope.enter(() => handle(req, res, options, deadlines, scope));
+    else void handle(req, res, options, deadlines, undefined);
   };
 }
 
+/**
+ * One request, start to answer; never rejects (errors are answered here). The predict path is this one
+ * async frame on purpose: every extra async function, closure or promise per request costs throughput.
+ */
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: RestOptions,
-  deadlines: Deadlines<ServerResponse> | undefined,
-  scope?: RequestScope,
+  deadlines: Deadlines<ServerResponse, RequestScope | undefined> | undefined,
+  scope: RequestScope | undefined,
 ): Promise<void> {
-  const path = req.url ?? "/";
-  if (!/^\/v1\//i.test(path)) return sendNotFoundPage(res, path);
-  if (req.method === "OPTIONS") {
-    // Preflight: answered for any /v1/ path, CORS flag or not (TF Serving's http_server.cc).
-    const ok = /^https?:\/\//.test(req.headers.origin ?? "");
-    return send(res, ok ? 200 : 400, "", options);
-  }
-  const route = matchRoute(req.method ?? "", path);
-  if (route.kind === "bad-encoding") return send(res, 400, "", options);
-  if (route.kind === "malformed") throw new ServingError(Code.INVALID_ARGUMENT, route.message);
-  if (scope) describeRoute(scope, route);
-  if (options.auth) {
-    // Before the model is looked up: an unauthenticated caller learns nothing about which models exist.
-    const resource =
-      route.kind === "status"
-        ? { kind: "health" as const, model: route.model }
-        : { kind: "model" as const, models: [route.model] };
-    await authorizeHttp(options.auth, req.headers, res, resource);
-  }
-  if (route.kind === "status") return send(res, 200, statusJson(route, options.backend), options);
-
-  let handle: ServableHandle;
-  try {
-    handle = options.backend.acquire(route.model, versionRequest(route.selector, req));
-  } catch (error: unknown) {
-    // TF Serving parses an inference request's JSON before it looks the servable up: a syntax error wins.
-    if (route.kind === "inference")
-      checkJsonSyntax(await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY));
-    throw error;
-  }
-  if (scope) scope.version = handle.version;
+  let handle: ServableHandle | undefined;
   let releaseSlot: (() => void) | undefined;
   try {
+    const path = req.url ?? "/";
+    if (!/^\/v1\//i.test(path)) return sendNotFoundPage(res, path);
+    if (req.method === "OPTIONS") {
+      // Preflight: answered for any /v1/ path, CORS flag or not (TF Serving's http_server.cc).
+      const ok = /^https?:\/\//.test(req.headers.origin ?? "");
+      return send(res, ok ? 200 : 400, "", options, scope);
+    }
+    const route = cachedRoute(req.method ?? "", path);
+    if (route.kind === "bad-encoding") return send(res, 400, "", options, scope);
+    if (route.kind === "malformed") throw new ServingError(Code.INVALID_ARGUMENT, route.message);
+    if (scope) describeRoute(scope, route);
+    if (options.auth) {
+      // Before the model is looked up: an unauthenticated caller learns nothing about which models exist.
+      const resource =
+        route.kind === "status"
+          ? { kind: "health" as const, model: route.model }
+          : { kind: "model" as const, models: [route.model] };
+      await authorizeHttp(options.auth, req.headers, res, resource);
+    }
+    if (route.kind === "status") return send(res, 200, statusJson(route, options.backend), options, scope);
+
+    try {
+      handle = options.backend.acquire(route.model, versionRequest(route.selector, req));
+    } catch (error: unknown) {
+      // TF Serving parses an inference request's JSON before it looks the servable up: a syntax error wins.
+      if (route.kind === "inference")
+        checkJsonSyntax(await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY));
+      throw error;
+    }
+    if (scope) scope.version = handle.version;
     if (route.kind === "metadata") {
       const json = modelMetadataJson(route.model, handle.version, signatureDefs(handle.servable));
-      return send(res, 200, JSON.stringify(json, null, 4), options);
+      return send(res, 200, JSON.stringify(json, null, 4), options, scope);
     }
     const body = await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
     // The slot is taken once the body is in: a slow upload must not hold one of the model's slots.
     releaseSlot = options.limiter?.enter(route.model);
-    const run =
-      route.verb === "predict"
-        ? predict(handle, body, scope)
-        : inferExamples(route.verb, route.model, handle, body, options, scope);
     // The REST timeout (TF Serving's session-run timeout): a late result is dropped by `send`.
-    const deadline = deadlines?.add(res);
+    const deadline = deadlines?.add(res, scope);
     try {
-      return send(res, 200, await run, options);
+      let answer: string;
+      if (route.verb === "predict") {
+        const signatures = handle.servable.signatures;
+        const request = parsePredictRequest(body, signatureResolver(signatures));
+        const signatureName = request.signatureName || DEFAULT_SIGNATURE;
+        if (scope) scope.signature = signatureName;
+        const runner = signatures.get(signatureName);
+        if (!runner) throw new ServingError(Code.INTERNAL, "signature vanished while the request was parsed");
+        answer = writePredictResponse(await runner.run(request.inputs), request.format);
+      } else {
+        answer = await inferExamples(route.verb, route.model, handle, body, options, scope);
+      }
+      send(res, 200, answer, options, scope);
     } finally {
       if (deadline !== undefined) deadlines?.delete(deadline);
     }
+  } catch (error: unknown) {
+    sendError(res, ServingError.from(error), options, scope);
   } finally {
     releaseSlot?.();
-    handle.release();
+    handle?.release();
   }
 }
 
-async function predict(handle: ServableHandle, body: Uint8Array, scope?: RequestScope): Promise<string> {
-  const signatures = handle.servable.signatures;
-  const request = parsePredictRequest(body, (name) => {
-    const runner = signatures.get(name || DEFAULT_SIGNATURE);
-    if (!runner) {
-      throw new ServingError(
-        Code.INVALID_ARGUMENT,
-        `Serving signature name: "${name || DEFAULT_SIGNATURE}" not found in signature def`,
-      );
-    }
-    return runner.def;
-  });
-  const signatureName = request.signatureName || DEFAULT_SIGNATURE;
-  if (scope) scope.signature = signatureName;
-  const runner = signatures.get(signatureName);
-  if (!runner) throw new ServingError(Code.INTERNAL, "signature vanished while the request was parsed");
-  const outputs = await runner.run(request.inputs);
-  return writePredictResponse(outputs, request.format);
+/** Finds a signature's definition for the predict parser; one resolver per loaded version, not per request. */
+const resolvers = new WeakMap<
+  ReadonlyMap<string, SignatureRunner>,
+  (name: string | undefined) => SignatureDef
+>();
+
+function signatureResolver(
+  signatures: ReadonlyMap<string, SignatureRunner>,
+): (name: string | undefined) => SignatureDef {
+  let resolve = resolvers.get(signatures);
+  if (resolve === undefined) {
+    resolve = (name) => {
+      const runner = signatures.get(name || DEFAULT_SIGNATURE);
+      if (!runner) {
+        throw new ServingError(
+          Code.INVALID_ARGUMENT,
+          `Serving signature name: "${name || DEFAULT_SIGNATURE}" not found in signature def`,
+        );
+      }
+      return runner.def;
+    };
+    resolvers.set(signatures, resolve);
+  }
+  return resolve;
 }
 
 async function inferExamples(
@@ -244,12 +262,17 @@ function versionRequest(selector: VersionSelector, req: IncomingMessage): Versio
   if (selector.kind === "version") return { version: selector.version };
   if (selector.kind === "label") return { label: selector.label };
   // A traffic split may pin the request to a version by one of its headers (sticky canary routing).
-  return {
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    },
-  };
+  return new HeaderVersionRequest(req);
+}
+
+/** The latest version, with the request's headers for a traffic split (a class: no closure per request). */
+class HeaderVersionRequest implements VersionRequest {
+  constructor(private readonly req: IncomingMessage) {}
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
@@ -270,7 +293,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
     req.on("error", reject);
     req.on("end", () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-      if (!/gzip/i.test(req.headers["content-encoding"] ?? "")) return resolve(body);
+      if (!/gzip/i.test(rawHeader(req, "content-encoding") ?? "")) return resolve(body);
       try {
         resolve(gunzipSync(body, { maxOutputLength: limit }));
       } catch (error: unknown) {
@@ -286,8 +309,13 @@ class BodyTooLarge extends ServingError {}
 const tooLarge = (limit: number) =>
   new BodyTooLarge(Code.RESOURCE_EXHAUSTED, `Request body exceeds the limit of ${limit} bytes`);
 
-function sendError(res: ServerResponse, error: ServingError, options: RestOptions): void {
-  options.observability?.fail(res, error.code);
+function sendError(
+  res: ServerResponse,
+  error: ServingError,
+  options: RestOptions,
+  scope: RequestScope | undefined,
+): void {
+  if (scope) options.observability?.fail(scope, error.code);
   const status =
     error instanceof BodyTooLarge
       ? 413
@@ -295,10 +323,16 @@ function sendError(res: ServerResponse, error: ServingError, options: RestOption
         ? ConcurrencyLimitExceeded.httpStatus
         : httpStatusFor(error.code);
   if (error instanceof ConcurrencyLimitExceeded && !res.headersSent) res.setHeader("Retry-After", "1");
-  send(res, status, JSON.stringify({ error: error.message }), options);
+  send(res, status, JSON.stringify({ error: error.message }), options, scope);
 }
 
-function send(res: ServerResponse, status: number, body: string, options: RestOptions): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  options: RestOptions,
+  scope: RequestScope | undefined,
+): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { "Content-Type": JSON_TYPE };
   if (options.enableCors) {
@@ -306,7 +340,7 @@ function send(res: ServerResponse, status: number, body: string, options: RestOp
     headers["Access-Control-Allow-Methods"] = "POST, GET";
     headers["Access-Control-Allow-Headers"] = "Content-Type";
   }
-  options.observability?.respond(res, status, headers);
+  if (scope) options.observability?.respond(scope, status, headers);
   res.writeHead(status, headers).end(body);
 }
 
