@@ -37,7 +37,7 @@ function spawnUntil(name: string, args: string[], ready: RegExp, port?: number):
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
   const child = spawn(process.execPath, [...nodeFlags, ...args], {
     cwd: ROOT,
-    stdio: process.env.XIPC ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   return new Promise((resolve, reject) => {
     const output: string[] = [];
