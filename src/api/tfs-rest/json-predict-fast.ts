@@ -27,16 +27,25 @@ const DOUBLE_EXACT_INT = Number.MAX_SAFE_INTEGER;
 /** Deeper tensors are rare; they take the exact reader. */
 const MAX_RANK = 8;
 
+interface FloatInput {
+  readonly alias: string;
+  readonly dtype: DataType;
+}
+
+/** Per SignatureDef (immutable once loaded): its one float input, or null. */
+const floatInputs = new WeakMap<SignatureDef, FloatInput | null>();
+
 /** The one float input of a signature, or undefined. */
-function floatInput(sig: SignatureDef): { alias: string; dtype: DataType } | undefined {
-  let found: { alias: string; dtype: DataType } | undefined;
-  for (const alias in sig.inputs) {
-    if (found) return undefined;
+function floatInput(sig: SignatureDef): FloatInput | undefined {
+  let found = floatInputs.get(sig);
+  if (found === undefined) {
+    const aliases = Object.keys(sig.inputs);
+    const alias = aliases.length === 1 ? (aliases[0] ?? "") : "";
     const dtype = baseDType(sig.inputs[alias]?.dtype ?? DataType.DT_INVALID);
-    if (dtype !== DataType.DT_FLOAT && dtype !== DataType.DT_DOUBLE) return undefined;
-    found = { alias, dtype };
+    found = dtype === DataType.DT_FLOAT || dtype === DataType.DT_DOUBLE ? { alias, dtype } : null;
+    floatInputs.set(sig, found);
   }
-  return found;
+  return found ?? undefined;
 }
 
 /** Whether `"key"` occurs exactly once in the text (so JSON.parse cannot have dropped a duplicate). */
@@ -75,8 +84,9 @@ export function parseFloatPredictFast(
   let signatureName: string | undefined;
   for (const key in request) {
     if (key === "instances" || key === "inputs") {
-      if (format !== undefined || !once(text, `"${key}"`)) return undefined;
-      format = key === "instances" ? "row" : "columnar";
+      const row = key === "instances";
+      if (format !== undefined || !once(text, row ? '"instances"' : '"inputs"')) return undefined;
+      format = row ? "row" : "columnar";
       value = request[key];
     } else if (key === "signature_name") {
       const name = request[key];
@@ -104,7 +114,8 @@ export function parseFloatPredictFast(
   const data = float ? new Float32Array(size) : new Float64Array(size);
   const filled = fill(value, shape, 0, data, 0, float ? FLOAT_EXACT_INT : DOUBLE_EXACT_INT, float);
   if (filled !== size) return undefined;
-  const inputs = new Map([[input.alias, new Tensor(input.dtype, shape, data)]]);
+  const inputs = new Map<string, Tensor>();
+  inputs.set(input.alias, new Tensor(input.dtype, shape, data));
   return signatureName === undefined ? { format, inputs } : { signatureName, format, inputs };
 }
 

@@ -280,31 +280,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    // A keep-alive connection holds on to its last request until the next one arrives: listeners left
-    // on it would keep this request's whole state (body, tensors, answer) reachable that long, and under
-    // load the garbage collector would copy and promote all of it. So they come off once the body is in.
-    const settle = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.on("error", ignoreError);
-    };
-    const onData = (chunk: Buffer) => {
+    req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        settle();
+        req.removeAllListeners("data");
         req.resume();
         reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
-    };
-    const onError = (error: Error) => {
-      settle();
-      reject(error);
-    };
-    const onEnd = () => {
-      settle();
+    });
+    req.on("error", reject);
+    req.on("end", () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       if (!/gzip/i.test(rawHeader(req, "content-encoding") ?? "")) return resolve(body);
       try {
@@ -313,15 +300,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
         if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") reject(tooLarge(limit));
         else reject(new ServingError(Code.INVALID_ARGUMENT, "Failed to decompress the gzip request body"));
       }
-    };
-    req.on("data", onData);
-    req.on("error", onError);
-    req.on("end", onEnd);
+    });
   });
 }
-
-/** A request stream error after its body was read (the client went away): nothing is waiting for it. */
-function ignoreError(): void {}
 
 /** Marks a too-large body; answered 413 rather than a TF status (TF Serving has no body limit below 100 MiB gzip). */
 class BodyTooLarge extends ServingError {}
