@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { useScratchDir } from "../../test/scratch.js";
 import { Code, ServingError } from "../errors.js";
-import { accessLine, lifecycleLog } from "./logger.js";
+import { accessLine, lifecycleLog, openAccessLog } from "./logger.js";
 import { DEFAULT_PROMETHEUS_PATH, prometheusPath } from "./monitoring-config.js";
 import { requestIdFrom } from "./request-observer.js";
 
@@ -139,6 +140,42 @@ describe("access-log lines", () => {
         [parsed.model, parsed.signature, parsed.version, parsed.latency_ms, parsed.http_status],
         [model, model, "7", 1.235, 200],
       );
+    }
+  });
+
+  it("are written whole and in order to a file, across flushes and for very long lines", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "access-log-"));
+    try {
+      const path = join(dir, "logs", "access.log");
+      const log = openAccessLog(path);
+      assert.ok(log);
+      const models = ["a", "b", "x".repeat(5000), "ü"];
+      for (let i = 0; i < 2000; i++) {
+        const model = models[i % models.length] ?? "";
+        log.write({
+          requestId: `r${i}`,
+          entrypoint: "REST",
+          api: "Predict",
+          model,
+          version: BigInt(i % 3),
+          signature: "serving_default",
+          status: "OK",
+          httpStatus: 200,
+          latencyMicros: i,
+        });
+      }
+      await log.close();
+      const lines = (await readFile(path, "utf8")).split("\n").filter((l) => l !== "");
+      assert.equal(lines.length, 2000);
+      for (const [i, line] of lines.entries()) {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        assert.deepEqual(
+          [parsed.request_id, parsed.model, parsed.version],
+          [`r${i}`, models[i % models.length], String(i % 3)],
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -69,6 +69,20 @@ export class ServingMetrics {
   private readonly counted = new Map<string, CounterSeries>();
   private readonly timed = new Map<string, HistogramSeries>();
   private readonly ran = new Map<string, HistogramSeries>();
+  /** The series the previous request and run went to: under load most requests repeat them. */
+  private lastRequest:
+    | {
+        readonly model: string;
+        readonly api: string;
+        readonly entrypoint: Entrypoint;
+        readonly status: string;
+        readonly count: CounterSeries;
+        readonly latency: HistogramSeries;
+      }
+    | undefined;
+  private lastRun:
+    | { readonly model: string; readonly api: string; readonly series: HistogramSeries }
+    | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -151,6 +165,18 @@ export class ServingMetrics {
 
   /** One finished request: its count by status and its latency (µs). */
   recordRequest(model: string, api: string, entrypoint: Entrypoint, status: string, micros: number): void {
+    const last = this.lastRequest;
+    if (
+      last !== undefined &&
+      last.model === model &&
+      last.api === api &&
+      last.entrypoint === entrypoint &&
+      last.status === status
+    ) {
+      last.count.inc();
+      last.latency.observe(micros);
+      return;
+    }
     const key = `${model}\u0000${api}\u0000${entrypoint}`;
     const countKey = `${key}\u0000${status}`;
     let count = this.counted.get(countKey);
@@ -165,17 +191,24 @@ export class ServingMetrics {
       this.timed.set(key, latency);
     }
     latency.observe(micros);
+    this.lastRequest = { model, api, entrypoint, status, count, latency };
   }
 
   /** One run of a signature by the runtime (µs). */
   recordRuntime(model: string, api: string, micros: number): void {
-    const key = `${model}\u0000${api}`;
-    let child = this.ran.get(key);
-    if (child === undefined) {
-      child = this.runtimeLatency.series({ model_name: model, API: api, runtime: "onnxruntime" });
-      this.ran.set(key, child);
+    const last = this.lastRun;
+    if (last !== undefined && last.model === model && last.api === api) {
+      last.series.observe(micros);
+      return;
     }
-    child.observe(micros);
+    const key = `${model}\u0000${api}`;
+    let series = this.ran.get(key);
+    if (series === undefined) {
+      series = this.runtimeLatency.series({ model_name: model, API: api, runtime: "onnxruntime" });
+      this.ran.set(key, series);
+    }
+    series.observe(micros);
+    this.lastRun = { model, api, series };
   }
 
   /** The metrics in Prometheus text exposition format. */
