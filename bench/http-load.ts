@@ -160,6 +160,21 @@ export function loadBenchArgs(): { durationS: number; rounds: number; connection
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
+ * The median over rounds of a / b, where a[i] and b[i] ran back to back (one ABBA round): a noisy
+ * neighbour slows both runs of a round about alike, so this moves less than the ratio of means.
+ *
+ * @example
+ * medianPairedRatio([9, 10, 4], [10, 10, 8]); // 0.9
+ */
+export function medianPairedRatio(a: readonly number[], b: readonly number[]): number {
+  const ratios = a.map((x, i) => x / (b[i] ?? Number.NaN)).sort((x, y) => x - y);
+  const mid = ratios.length / 2;
+  return ratios.length % 2 === 1
+    ? (ratios[Math.floor(mid)] ?? Number.NaN)
+    : ((ratios[mid - 1] ?? Number.NaN) + (ratios[mid] ?? Number.NaN)) / 2;
+}
+
+/**
  * The mean throughput and latencies of one server's runs at `connections`; any failed request fails
  * the bench.
  *

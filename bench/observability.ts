@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
 import { RANKING_MODEL } from "../src/export/ranking-model.js";
 import { METRIC_NAMES } from "../src/observability/metrics.js";
-import { load, loadBenchArgs, type Measure, mean, meanOfRuns } from "./http-load.js";
+import { load, loadBenchArgs, type Measure, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
 import { cpuSeconds, type ServerProcess, startTsServing } from "./server-process.js";
 
 const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
@@ -69,13 +69,17 @@ try {
     const a = meanOfRuns("on", runs.on, connections);
     const b = meanOfRuns("off", runs.off, connections);
     const ratio = a.rps / b.rps;
+    const paired = medianPairedRatio(
+      runs.on.map((r) => r.rps),
+      runs.off.map((r) => r.rps),
+    );
     const cpuOn = mean(cpuPerRequest.on);
     const cpuOff = mean(cpuPerRequest.off);
     rows.push(
-      `| ${connections} | ${a.rps.toFixed(0)} | ${a.p50.toFixed(2)} | ${a.p99.toFixed(2)} | ${b.rps.toFixed(0)} | ${b.p50.toFixed(2)} | ${b.p99.toFixed(2)} | ${ratio.toFixed(3)} | ${cpuOn.toFixed(1)} / ${cpuOff.toFixed(1)} (${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%) |`,
+      `| ${connections} | ${a.rps.toFixed(0)} | ${a.p50.toFixed(2)} | ${a.p99.toFixed(2)} | ${b.rps.toFixed(0)} | ${b.p50.toFixed(2)} | ${b.p99.toFixed(2)} | ${ratio.toFixed(3)} | ${paired.toFixed(3)} | ${cpuOn.toFixed(1)} / ${cpuOff.toFixed(1)} (${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%) |`,
     );
     console.log(
-      `c=${String(connections).padStart(2)}: on ${a.rps.toFixed(0).padStart(6)} req/s p99 ${a.p99.toFixed(2)} ms | off ${b.rps.toFixed(0).padStart(6)} req/s p99 ${b.p99.toFixed(2)} ms | on/off ${ratio.toFixed(3)}${ratio >= 0.9 ? "" : "  (over the 10% budget)"} | server CPU µs/request ${cpuOn.toFixed(1)} vs ${cpuOff.toFixed(1)}  (runs: ${runs.on.map((r) => r.rps.toFixed(0)).join(", ")} vs ${runs.off.map((r) => r.rps.toFixed(0)).join(", ")})`,
+      `c=${String(connections).padStart(2)}: on ${a.rps.toFixed(0).padStart(6)} req/s p99 ${a.p99.toFixed(2)} ms | off ${b.rps.toFixed(0).padStart(6)} req/s p99 ${b.p99.toFixed(2)} ms | on/off ${ratio.toFixed(3)} (median of paired runs ${paired.toFixed(3)})${paired >= 0.9 ? "" : "  (over the 10% budget)"} | server CPU µs/request ${cpuOn.toFixed(1)} vs ${cpuOff.toFixed(1)}  (runs: ${runs.on.map((r) => r.rps.toFixed(0)).join(", ")} vs ${runs.off.map((r) => r.rps.toFixed(0)).join(", ")})`,
     );
   }
 
@@ -94,9 +98,9 @@ try {
   );
   if (counted < requestsToOn || logged < counted) throw new Error("the observed server missed requests");
   console.log(
-    "\n| connections | on req/s | p50 ms | p99 ms | off req/s | p50 ms | p99 ms | on/off | server CPU µs/req on / off |",
+    "\n| connections | on req/s | p50 ms | p99 ms | off req/s | p50 ms | p99 ms | on/off | paired on/off | server CPU µs/req on / off |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const line of rows) console.log(line);
 } finally {
   for (const server of servers) await server.stop();

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
 import { mlpReference } from "../src/export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../src/export/ranking-model.js";
-import { load, loadBenchArgs, type Measure, mean, meanOfRuns } from "./http-load.js";
+import { load, loadBenchArgs, type Measure, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
 import { cpuSeconds, type ServerProcess, startBareServer, startTsServing } from "./server-process.js";
 
 const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
@@ -89,19 +89,23 @@ try {
     const t = meanOfRuns("ts-serving", runs["ts-serving"], connections);
     const b = meanOfRuns("bare", runs.bare, connections);
     const ratio = t.rps / b.rps;
+    const paired = medianPairedRatio(
+      runs["ts-serving"].map((r) => r.rps),
+      runs.bare.map((r) => r.rps),
+    );
     const [cpuOurs, cpuBare] = [mean(cpuPerRequest["ts-serving"]), mean(cpuPerRequest.bare)];
     rows.push(
-      `| ${connections} | ${fmt(t.rps)} | ${fmt(t.p50, 2)} | ${fmt(t.p99, 2)} | ${fmt(b.rps)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${ratio.toFixed(2)} | ${fmt(cpuOurs)} / ${fmt(cpuBare)} |`,
+      `| ${connections} | ${fmt(t.rps)} | ${fmt(t.p50, 2)} | ${fmt(t.p99, 2)} | ${fmt(b.rps)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${ratio.toFixed(2)} | ${paired.toFixed(2)} | ${fmt(cpuOurs)} / ${fmt(cpuBare)} |`,
     );
     console.log(
-      `c=${String(connections).padStart(2)}: ts-serving ${fmt(t.rps).padStart(6)} req/s p50 ${fmt(t.p50, 2)} ms p99 ${fmt(t.p99, 2)} ms | bare ${fmt(b.rps).padStart(6)} req/s p50 ${fmt(b.p50, 2)} ms p99 ${fmt(b.p99, 2)} ms | ratio ${ratio.toFixed(2)} | server CPU µs/request ${fmt(cpuOurs)} vs ${fmt(cpuBare)}  (runs: ${runs["ts-serving"].map((r) => fmt(r.rps)).join(", ")} vs ${runs.bare.map((r) => fmt(r.rps)).join(", ")})`,
+      `c=${String(connections).padStart(2)}: ts-serving ${fmt(t.rps).padStart(6)} req/s p50 ${fmt(t.p50, 2)} ms p99 ${fmt(t.p99, 2)} ms | bare ${fmt(b.rps).padStart(6)} req/s p50 ${fmt(b.p50, 2)} ms p99 ${fmt(b.p99, 2)} ms | ratio ${ratio.toFixed(2)} (median of paired runs ${paired.toFixed(2)}) | server CPU µs/request ${fmt(cpuOurs)} vs ${fmt(cpuBare)}  (runs: ${runs["ts-serving"].map((r) => fmt(r.rps)).join(", ")} vs ${runs.bare.map((r) => fmt(r.rps)).join(", ")})`,
     );
   }
   console.log("\nMarkdown:\n");
   console.log(
-    "| connections | ts-serving req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio | server CPU µs/req (ts-serving / bare) |",
+    "| connections | ts-serving req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio | paired ratio | server CPU µs/req (ts-serving / bare) |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const line of rows) console.log(line);
 } finally {
   for (const server of servers) await server.stop();
