@@ -1,5 +1,5 @@
 // Logs: the server's lifecycle lines (human text by default, or pino JSON with structured fields)
-// and the opt-in access log (pino JSON, one line per request, written asynchronously).
+// and the opt-in access log (pino's JSON layout, one line per request, buffered and written in 16 KiB blocks).
 import { pino } from "pino";
 
 /** Structured fields of a lifecycle line (JSON format); text format prints the line only. */
@@ -50,7 +50,7 @@ export interface AccessEntry {
 
 /** The access log and how to flush and close it. */
 export interface AccessLog {
-  /** Appends one JSON line (buffered: written asynchronously). */
+  /** Appends one JSON line (buffered: written once 16 KiB have collected, or within a second). */
   write(entry: AccessEntry): void;
   /** Writes what is buffered and closes the destination (a file; stdout/stderr are only flushed). */
   close(): Promise<void>;
