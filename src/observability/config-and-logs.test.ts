@@ -112,8 +112,13 @@ describe("request ids", () => {
     assert.equal(requestIdFrom("abc-123_x.y:z/="), "abc-123_x.y:z/=");
     assert.equal(requestIdFrom(["first", "second"]), "first");
     for (const bad of [undefined, "", "has space", "new\nline", "x".repeat(129), "é"]) {
-      assert.match(requestIdFrom(bad), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.match(
+        requestIdFrom(bad),
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
     }
+    const ids = Array.from({ length: 1000 }, () => requestIdFrom(undefined));
+    assert.equal(new Set(ids).size, 1000, "generated ids are distinct");
   });
 });
 

@@ -13,14 +13,28 @@ export const REQUEST_ID_HEADER = "x-request-id";
 const ACCEPTABLE_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
- * The request id to use: the client's `x-request-id` when acceptable, else a new UUID.
+ * Generated ids: a random UUID prefix drawn once per process, then a counter in the last group. They
+ * have the UUID v4 form and are unique across processes (74 random bits) and within one (the
+ * counter), at a fraction of `randomUUID()`'s cost per request.
+ */
+const ID_PREFIX = randomUUID().slice(0, 24);
+let idCounter = 0;
+
+function nextRequestId(): string {
+  idCounter++;
+  const hex = idCounter.toString(16);
+  return ID_PREFIX + (hex.length >= 12 ? hex.slice(-12) : "000000000000".slice(hex.length) + hex);
+}
+
+/**
+ * The request id to use: the client's `x-request-id` when acceptable, else a new UUID-form id.
  *
  * @example
  * requestIdFrom(req.headers["x-request-id"]); // "3f1c…" (generated) or the client's id
  */
 export function requestIdFrom(given: unknown): string {
   const value = Array.isArray(given) ? given[0] : given;
-  return typeof value === "string" && ACCEPTABLE_ID.test(value) ? value : randomUUID();
+  return typeof value === "string" && ACCEPTABLE_ID.test(value) ? value : nextRequestId();
 }
 
 /** What the API layer learns about a request while it runs; `end()` reports it once. */
