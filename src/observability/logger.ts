@@ -1,6 +1,7 @@
 // Logs: the server's lifecycle lines (human text by default, or pino JSON with structured fields)
 // and the opt-in access log (pino's JSON layout, one line per request, buffered and written in 16 KiB blocks).
 import { pino } from "pino";
+import { BlockWriter } from "./block-writer.js";
 
 /** Structured fields of a lifecycle line (JSON format); text format prints the line only. */
 export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
@@ -104,8 +105,8 @@ function requestFields(entry: AccessEntry): string {
 /**
  * The access log for `--access_log`: "" = off (undefined), "stdout" / "-" or "stderr", or a file
  * path (appended, its directory created). JSON lines in pino's layout (level, time, msg, fields),
- * buffered (16 KiB, at most a second) and written through pino's destination (SonicBoom), so that a
- * request pays little more than formatting its line; `close()` flushes.
+ * encoded into ~16 KiB blocks that a BlockWriter appends asynchronously (a block at least each
+ * second), so that a request pays little more than formatting its line; `close()` flushes.
  *
  * @example
  * const access = openAccessLog("/var/log/ts-serving/access.log");
@@ -115,26 +116,13 @@ function requestFields(entry: AccessEntry): string {
  */
 export function openAccessLog(target: string): AccessLog | undefined {
   if (target === "") return undefined;
-  const dest = target === "stdout" || target === "-" ? 1 : target === "stderr" ? 2 : target;
-  const destination = pino.destination({
-    dest,
-    sync: true,
-    maxWrite: 4 * FLUSH_BYTES,
-    mkdir: true,
-    contentMode: "buffer",
-  });
-  // Lines are encoded straight into a byte buffer that goes out in one synchronous write per ~16 KiB
-  // (~10 µs): far cheaper per line than an asynchronous write each, or joining strings to write.
-  // SonicBoom may keep a written buffer to retry it (EAGAIN on a pipe), so each flush hands it over
-  // and starts a new one. A timer writes out quiet periods each second.
-  // sonic-boom's types declare write(string) only; in contentMode "buffer" it takes bytes.
-  const sink = destination as unknown as { write(bytes: Uint8Array): boolean };
-  let buffer = Buffer.allocUnsafe(FLUSH_BYTES + LINE_ROOM);
+  const out = new BlockWriter(target === "-" ? "stdout" : target, FLUSH_BYTES + LINE_ROOM);
+  let block = out.take();
   let length = 0;
   const flush = () => {
     if (length === 0) return;
-    sink.write(buffer.subarray(0, length));
-    buffer = Buffer.allocUnsafe(FLUSH_BYTES + LINE_ROOM);
+    out.write(block, length);
+    block = out.take();
     length = 0;
   };
   const timer = setInterval(flush, 1000);
@@ -151,23 +139,22 @@ export function openAccessLog(target: string): AccessLog | undefined {
         lastTime = new Date(now).toISOString();
       }
       const line = accessLine(entry, lastTime);
-      // UTF-8 takes at most 3 bytes per UTF-16 unit; an unusually long line is written on its own.
+      // UTF-8 takes at most 3 bytes per UTF-16 unit; an unusually long line goes out on its own.
       if (line.length * 3 > LINE_ROOM) {
         flush();
-        sink.write(Buffer.from(line));
+        const bytes = Buffer.from(line);
+        out.write(bytes, bytes.length);
         return;
       }
-      length += buffer.write(line, length);
+      length += block.write(line, length);
       if (length >= FLUSH_BYTES) flush();
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         clearInterval(timer);
         flush();
-        if (typeof dest !== "string") return resolve();
-        destination.once("close", () => resolve());
-        destination.end();
-      });
+        await out.close();
+      })();
       return closing;
     },
   };
