@@ -111,7 +111,7 @@ describe("request ids", () => {
   it("keeps a client's id of visible ASCII up to 128 characters, else generates a UUID", () => {
     assert.equal(requestIdFrom("abc-123_x.y:z/="), "abc-123_x.y:z/=");
     assert.equal(requestIdFrom(["first", "second"]), "first");
-    for (const bad of [undefined, "", "has space", "new\nline", "x".repeat(129), "é"]) {
+    for (const bad of [undefined, "", "has space", "new\nline", "x".repeat(129), "é", 'a"b', "a\\b"]) {
       assert.match(
         requestIdFrom(bad),
         /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

@@ -73,7 +73,8 @@ const jsonString = (text: string): string => (needsEscape(text) ? JSON.stringify
 export function accessLine(entry: AccessEntry, time: string): string {
   const http = entry.httpStatus === undefined ? "" : `,"http_status":${entry.httpStatus}`;
   return (
-    `{"level":30,"time":"${time}","msg":"request","request_id":${jsonString(entry.requestId)}` +
+    // Request ids never need escaping (requestIdFrom admits no quote, backslash or control character).
+    `{"level":30,"time":"${time}","msg":"request","request_id":"${entry.requestId}"` +
     requestFields(entry) +
     `,"status":"${entry.status}"${http},"latency_ms":${Math.round(entry.latencyMicros) / 1000}}\n`
   );

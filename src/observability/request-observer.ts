@@ -9,8 +9,11 @@ import { type Tracing, withRequestSpan } from "./tracing.js";
 /** The header (REST) and metadata key (gRPC) carrying the request id, both ways. */
 export const REQUEST_ID_HEADER = "x-request-id";
 
-/** A client's id is kept when it is 1–128 visible ASCII characters (no spaces: safe in logs and headers). */
-const ACCEPTABLE_ID = /^[\x21-\x7e]{1,128}$/;
+/**
+ * A client's id is kept when it is 1–128 visible ASCII characters other than `"` and `\`: safe in
+ * headers, and in a JSON log line as it is.
+ */
+const ACCEPTABLE_ID = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 
 /**
  * Generated ids: a random UUID prefix drawn once per process, then a counter in the last group. They
