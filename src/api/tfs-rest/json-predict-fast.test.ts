@@ -8,7 +8,7 @@ import {
   SignatureDefSchema,
 } from "../../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
 import { parsePredictRequest, parsePredictRequestExact } from "./json-predict.js";
-import { parseFloatPredictFast } from "./json-predict-fast.js";
+import { MAX_FAST_BODY_BYTES, parseFloatPredictFast } from "./json-predict-fast.js";
 
 function sig(inputs: Record<string, DataType>): SignatureDef {
   return create(SignatureDefSchema, {
@@ -112,6 +112,11 @@ describe("predict request fast path (JSON.parse)", () => {
       ['{"instances": [[[[[[[[[1]]]]]]]]]}'], // rank 9
     ];
     for (const [body, signature] of declined) assert.equal(fast(body, signature), undefined, body);
+    // Large bodies stream through the exact reader instead (no JS array per number).
+    const large = `{"instances": [[${Array.from({ length: 30000 }, (_, i) => i % 7).join(", ")}]]}`;
+    assert.ok(large.length > MAX_FAST_BODY_BYTES);
+    assert.equal(fast(large), undefined);
+    assert.equal(parsePredictRequest(large, FLOAT).inputs.get("x")?.values.length, 30000);
     assert.equal(fast('{"instances": [[[1]]]}', FLOAT, 3), undefined, "deeper than maxDepth");
     assert.ok(fast('{"instances": [[1]]}', FLOAT, 3));
   });

@@ -1,5 +1,6 @@
-// The common predict request, parsed by the engine's native JSON.parse: one float input sent as plain
-// nested lists of numbers, `{"instances": [[0.1, 0.2], ...]}` or `{"inputs": [[0.1, 0.2], ...]}`.
+// The common predict request, parsed by the engine's native JSON.parse: a small body (up to 64 KiB)
+// carrying one float input as plain nested lists of numbers, `{"instances": [[0.1, 0.2], ...]}` or
+// `{"inputs": [[0.1, 0.2], ...]}`.
 //
 // It gives exactly what the exact reader (json-predict.ts) gives for such a body: JSON.parse rounds each
 // number correctly to a double, as the reader does, and storing it in a Float32Array rounds it once more,
@@ -26,6 +27,12 @@ const FLOAT_EXACT_INT = 16777215;
 const DOUBLE_EXACT_INT = Number.MAX_SAFE_INTEGER;
 /** Deeper tensors are rare; they take the exact reader. */
 const MAX_RANK = 8;
+/**
+ * Larger bodies take the exact reader, which streams numbers straight into typed arrays: JSON.parse
+ * would build a JS array element per number first (several times the memory of the tensor). The
+ * fast path is for the small requests whose fixed costs dominate.
+ */
+export const MAX_FAST_BODY_BYTES = 64 * 1024;
 
 interface FloatInput {
   readonly alias: string;
@@ -63,6 +70,7 @@ export function parseFloatPredictFast(
   resolve: (signatureName: string | undefined) => SignatureDef,
   maxDepth: number,
 ): FastPredictRequest | undefined {
+  if (body.length > MAX_FAST_BODY_BYTES) return undefined;
   let text: string;
   if (typeof body === "string") {
     if (!/^[\x20-\x7e\t\n\r]*$/.test(body)) return undefined;

@@ -80,8 +80,8 @@ export function restHandler(options: RestOptions): (req: IncomingMessage, res: S
   return (req, res) => {
     if (options.observability?.serveMetrics(req, res)) return;
     const scope = options.observability?.begin(req);
-    if (scope) void scope.enter(() => handle(req, res, options, deadlines, scope));
-    else void handle(req, res, options, deadlines, undefined);
+    if (scope) void scope.enter(() => serveRequest(req, res, options, deadlines, scope));
+    else void serveRequest(req, res, options, deadlines, undefined);
   };
 }
 
@@ -89,7 +89,7 @@ export function restHandler(options: RestOptions): (req: IncomingMessage, res: S
  * One request, start to answer; never rejects (errors are answered here). The predict path is this one
  * async frame on purpose: every extra async function, closure or promise per request costs throughput.
  */
-async function handle(
+async function serveRequest(
   req: IncomingMessage,
   res: ServerResponse,
   options: RestOptions,
