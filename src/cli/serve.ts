@@ -59,6 +59,10 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
     .split(",")
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
+  const threads = {
+    intraOp: Number(flags.bigint("tensorflow_intra_op_parallelism")),
+    interOp: Number(flags.bigint("tensorflow_inter_op_parallelism")),
+  };
   const iterations = flags.int("num_request_iterations_for_warmup");
   const methodNameCheck = flags.bool("enable_signature_method_name_check");
   // --enable_batching: every loaded version batches; a bad --batching_parameters_file stops startup.
@@ -81,7 +85,7 @@ export async function startModelServer(flags: ServerFlags, log: Log): Promise<Ru
     },
     // Runtime latency inside batching (per run), trace spans outside (per request).
     load: observability.tracedLoad(
-      withBatching(observability.timedLoad((dir) => loadServable(dir, { tags }))),
+      withBatching(observability.timedLoad((dir) => loadServable(dir, { tags, threads }))),
       flags.bool("enable_batching"),
     ),
     ...(flags.bool("enable_model_warmup")

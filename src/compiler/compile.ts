@@ -23,6 +23,7 @@ import type { StaticShape } from "./onnx/lowering.js";
 import { hasOnnxHandler, lowerSegment, type SegmentInput } from "./onnx/segment.js";
 import { dtypeOf, type PartitionStep, partition } from "./partition.js";
 import { Plan, type PlanStep } from "./plan.js";
+import { type RuntimeThreads, sessionOptions } from "./session-options.js";
 
 export interface CompileSpec {
   /** Signature input alias → tensor it feeds. */
@@ -35,6 +36,8 @@ export interface CompileSpec {
   readonly shapes?: ReadonlyMap<string, StaticShape>;
   /** Bound on the iterations of one While per request (default DEFAULT_MAX_LOOP_ITERATIONS). */
   readonly maxLoopIterations?: number;
+  /** onnxruntime thread pool sizes for the plan's sessions (default: onnxruntime's). */
+  readonly threads?: RuntimeThreads | undefined;
 }
 
 /**
@@ -47,6 +50,8 @@ interface FunctionContext {
   readonly plans: Plan[];
   readonly stack: readonly string[];
   readonly options: ControlFlowOptions;
+  /** Session options of every ONNX segment, the functions' too. */
+  readonly session: InferenceSession.SessionOptions;
 }
 
 /**
@@ -65,6 +70,7 @@ export async function compilePlan(input: Graph, spec: CompileSpec, state: HostSt
     plans: [],
     stack: [],
     options: { maxLoopIterations: spec.maxLoopIterations ?? DEFAULT_MAX_LOOP_ITERATIONS },
+    session: sessionOptions(spec.threads),
   };
   try {
     return await compileGraph(input, spec, state, context, context.plans);
@@ -108,7 +114,7 @@ async function compileGraph(
       const outputs = consumers[index] ?? new Set();
       // Pure ops whose results nobody reads (a NoOp grouping init ops, say) need no session.
       if (outputs.size === 0) continue;
-      const step = await lowerOnnxStep(part.nodes, graph, spec, outputs);
+      const step = await lowerOnnxStep(part.nodes, graph, spec, outputs, context.session);
       sessions.push(step.session);
       steps.push(step);
     }
@@ -232,6 +238,7 @@ async function lowerOnnxStep(
   graph: Graph,
   spec: CompileSpec,
   outputs: ReadonlySet<string>,
+  options: InferenceSession.SessionOptions,
 ): Promise<PlanStep & { kind: "onnx"; session: InferenceSession }> {
   const inside = new Set(nodes.map((n) => n.name));
   const inputRefs = new Map<string, TensorRef>();
@@ -252,7 +259,7 @@ async function lowerOnnxStep(
   const lowered = lowerSegment(nodes, inputs, outputRefs, graph, spec.shapes);
   let session: InferenceSession;
   try {
-    session = await InferenceSession.create(lowered.model, { graphOptimizationLevel: "all" });
+    session = await InferenceSession.create(lowered.model, options);
   } catch (error: unknown) {
     throw new ServingError(
       Code.INTERNAL,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { InferenceSession, type Tensor as OrtTensor } from "onnxruntime-node";
+import { type RuntimeThreads, sessionOptions } from "../compiler/session-options.js";
 import { Code, ServingError } from "../errors.js";
 import {
   type SignatureDef,
@@ -19,11 +20,15 @@ import { signatureRunner } from "./signature-runner.js";
  * @example
  * const servable = await loadOnnxServable("/models/ranker/3", "model.onnx");
  */
-export async function loadOnnxServable(dir: string, file: string): Promise<Servable> {
+export async function loadOnnxServable(
+  dir: string,
+  file: string,
+  threads?: RuntimeThreads,
+): Promise<Servable> {
   const path = join(dir, file);
   let session: InferenceSession;
   try {
-    session = await InferenceSession.create(path, { graphOptimizationLevel: "all" });
+    session = await InferenceSession.create(path, sessionOptions(threads));
   } catch (error: unknown) {
     throw new ServingError(
       Code.DATA_LOSS,

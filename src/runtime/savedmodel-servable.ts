@@ -2,6 +2,7 @@ import { compilePlan } from "../compiler/compile.js";
 import { createVariable, resourceName } from "../compiler/host/index.js";
 import type { HostState } from "../compiler/host/kernel.js";
 import type { Plan } from "../compiler/plan.js";
+import type { RuntimeThreads } from "../compiler/session-options.js";
 import { Code, ServingError } from "../errors.js";
 import {
   type Graph,
@@ -31,7 +32,11 @@ const HIDDEN_SIGNATURES = new Set([INIT_OP_SIGNATURE, "__saved_model_train_op"])
  * signature into a Plan. Variables that some signature writes live in this version's host state,
  * shared by its signatures; all others are frozen into the compiled graphs.
  */
-export async function loadSavedModelServable(dir: string, tags: readonly string[]): Promise<Servable> {
+export async function loadSavedModelServable(
+  dir: string,
+  tags: readonly string[],
+  threads?: RuntimeThreads,
+): Promise<Servable> {
   const bundle = await openSavedModel(dir, { tags });
   const reader = bundle.variablesPrefix ? await BundleReader.open(bundle.variablesPrefix) : undefined;
   const state: HostState = {
@@ -89,6 +94,7 @@ export async function loadSavedModelServable(dir: string, tags: readonly string[
             feedDTypes,
             fetches: signature.fetches,
             shapes: inferShapes(signature.graph, inputShapes),
+            threads,
           },
           state,
         );

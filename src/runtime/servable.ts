@@ -1,3 +1,4 @@
+import type { RuntimeThreads } from "../compiler/session-options.js";
 import type { SignatureDef } from "../proto/gen/tensorflow/core/protobuf/meta_graph_pb.js";
 import { inspectModelDir } from "../savedmodel/model-dir.js";
 import { SERVE_TAGS } from "../savedmodel/saved-model.js";
@@ -33,9 +34,9 @@ export function signatureDefs(servable: Servable): ReadonlyMap<string, Signature
  */
 export async function loadServable(
   dir: string,
-  options: { tags?: readonly string[] } = {},
+  options: { tags?: readonly string[]; threads?: RuntimeThreads } = {},
 ): Promise<Servable> {
   const contents = await inspectModelDir(dir);
-  if (contents.kind === "onnx") return loadOnnxServable(dir, contents.file);
-  return loadSavedModelServable(dir, options.tags ?? SERVE_TAGS);
+  if (contents.kind === "onnx") return loadOnnxServable(dir, contents.file, options.threads);
+  return loadSavedModelServable(dir, options.tags ?? SERVE_TAGS, options.threads);
 }
