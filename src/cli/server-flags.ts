@@ -177,7 +177,8 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     type: "int32",
     default: 4 * NCPU,
     help: "gRPC threads",
-    ignored: "grpc-js serves calls on the Node event loop; inference runs on onnxruntime's threads",
+    ignored:
+      "grpc-js serves calls on the Node event loop; onnxruntime's intra-op threads work inside each run",
   },
   {
     name: "enable_model_warmup",
