@@ -184,8 +184,8 @@ export function fromOrtTensor(ortTensor: OrtTensor): Tensor {
   if (ortTensor.location !== "cpu" && ortTensor.location !== "cpu-pinned") {
     throw unimplemented(`ONNX Runtime tensor on ${ortTensor.location} must be read to the CPU first`);
   }
-  // ORT makes a fresh dims array per tensor and never changes it: shared, not copied.
-  const shape = ortTensor.dims;
+  // Copied into a plain JS array: the binding's own arrays would make shape-handling code polymorphic.
+  const shape = [...ortTensor.dims];
   const data = ortTensor.data;
   if (dtype === DataType.DT_STRING) {
     return new Tensor(
