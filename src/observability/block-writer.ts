@@ -1,6 +1,6 @@
 // Appends blocks of bytes to a file or to stdout/stderr off the request path: each block goes out in
 // one asynchronous write on libuv's thread pool, in order, and its buffer is recycled afterwards. The
-// access log fills one ~16 KiB block per ~60 requests; a synchronous write or a fresh buffer per block
+// access log fills one ~256 KiB block per ~900 requests; a synchronous write or a fresh buffer per block
 // each cost the event loop measurably under load (bench/observability.ts).
 import { close, mkdirSync, openSync, write } from "node:fs";
 import { dirname } from "node:path";

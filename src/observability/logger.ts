@@ -1,5 +1,5 @@
 // Logs: the server's lifecycle lines (human text by default, or pino JSON with structured fields)
-// and the opt-in access log (pino's JSON layout, one line per request, buffered and written in 16 KiB blocks).
+// and the opt-in access log (pino's JSON layout, one line per request, buffered and written in 256 KiB blocks).
 import { pino } from "pino";
 import { BlockWriter } from "./block-writer.js";
 
@@ -51,7 +51,7 @@ export interface AccessEntry {
 
 /** The access log and how to flush and close it. */
 export interface AccessLog {
-  /** Appends one JSON line (buffered: written once 16 KiB have collected, or within a second). */
+  /** Appends one JSON line (buffered: written once 256 KiB have collected, or within a second). */
   write(entry: AccessEntry): void;
   /** Writes what is buffered and closes the destination (a file; stdout/stderr are only flushed). */
   close(): Promise<void>;
@@ -106,7 +106,7 @@ function requestFields(entry: AccessEntry): string {
 /**
  * The access log for `--access_log`: "" = off (undefined), "stdout" / "-" or "stderr", or a file
  * path (appended, its directory created). JSON lines in pino's layout (level, time, msg, fields),
- * encoded into ~16 KiB blocks that a BlockWriter appends asynchronously (a block at least each
+ * encoded into ~256 KiB blocks that a BlockWriter appends asynchronously (a block at least each
  * second), so that a request pays little more than formatting its line; `close()` flushes.
  *
  * @example
@@ -161,7 +161,11 @@ export function openAccessLog(target: string): AccessLog | undefined {
   };
 }
 
-/** Buffered access-log bytes that trigger a write. */
-const FLUSH_BYTES = 16 * 1024;
+/**
+ * Buffered access-log bytes that trigger a write. Each write has a fixed cost (a thread-pool hand-off
+ * and the syscall): writing 500,000 lines to a file took ~0.9 µs of CPU a line in all with 256 KiB
+ * blocks, ~2.3 µs with 16 KiB ones (2-core VM).
+ */
+const FLUSH_BYTES = 256 * 1024;
 /** Room for one more line past FLUSH_BYTES. */
 const LINE_ROOM = 8 * 1024;
