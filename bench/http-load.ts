@@ -1,7 +1,6 @@
 // A small HTTP/1.1 load generator for the benches: keep-alive sockets in a worker thread (so the
 // load never shares the server's event loop), each sending the next request as soon as the previous
 // response is complete. Shared by bench/rest.ts, bench/batching.ts and bench/observability.ts.
-import type { Server } from "node:http";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 
@@ -190,17 +189,4 @@ export function meanOfRuns(name: string, runs: readonly Measure[], connections: 
     p99: mean(runs.map((r) => r.p99)),
     failed,
   };
-}
-
-/**
- * Closes node:http servers, dropping their keep-alive connections first.
- *
- * @example
- * await closeServers([server]);
- */
-export async function closeServers(servers: readonly Server[]): Promise<void> {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 }

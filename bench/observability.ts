@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
 import { RANKING_MODEL } from "../src/export/ranking-model.js";
 import { METRIC_NAMES } from "../src/observability/metrics.js";
-import { load, loadBenchArgs, type Measure, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
-import { cpuSeconds, type ServerProcess, startTsServing } from "./server-process.js";
+import { load, loadBenchArgs, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
+import { abbaRounds, type ServerProcess, startTsServing } from "./server-process.js";
 
 const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
 const PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
@@ -52,20 +52,16 @@ try {
   const rows: string[] = [];
   let requestsToOn = 0;
   for (const connections of CONNECTIONS) {
-    const runs: Record<keyof typeof urls, Measure[]> = { on: [], off: [] };
-    const cpuPerRequest: Record<keyof typeof urls, number[]> = { on: [], off: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order: (keyof typeof urls)[] = round % 2 === 0 ? ["on", "off"] : ["off", "on"];
-      for (const name of order) {
-        const before = cpuSeconds(pids[name]);
-        const measure = await load(urls[name], body, connections, DURATION_S);
-        const after = cpuSeconds(pids[name]);
-        runs[name].push(measure);
-        if (name === "on") requestsToOn += Math.round(measure.rps * DURATION_S);
-        if (before !== undefined && after !== undefined)
-          cpuPerRequest[name].push(((after - before) * 1e6) / (measure.rps * DURATION_S));
-      }
-    }
+    const [observed, plain] = await abbaRounds(
+      { url: urls.on, pid: pids.on },
+      { url: urls.off, pid: pids.off },
+      body,
+      connections,
+      ROUNDS,
+      DURATION_S,
+    );
+    const runs = { on: observed.runs, off: plain.runs };
+    for (const run of runs.on) requestsToOn += Math.round(run.rps * DURATION_S);
     const a = meanOfRuns("on", runs.on, connections);
     const b = meanOfRuns("off", runs.off, connections);
     const ratio = a.rps / b.rps;
@@ -73,8 +69,8 @@ try {
       runs.on.map((r) => r.rps),
       runs.off.map((r) => r.rps),
     );
-    const cpuOn = mean(cpuPerRequest.on);
-    const cpuOff = mean(cpuPerRequest.off);
+    const cpuOn = mean(observed.cpuPerRequest);
+    const cpuOff = mean(plain.cpuPerRequest);
     rows.push(
       `| ${connections} | ${a.rps.toFixed(0)} | ${a.p50.toFixed(2)} | ${a.p99.toFixed(2)} | ${b.rps.toFixed(0)} | ${b.p50.toFixed(2)} | ${b.p99.toFixed(2)} | ${ratio.toFixed(3)} | ${paired.toFixed(3)} | ${cpuOn.toFixed(1)} / ${cpuOff.toFixed(1)} (${((cpuOn / cpuOff - 1) * 100).toFixed(1)}%) |`,
     );

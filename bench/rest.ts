@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { ensureDefaultModel } from "../src/cli/default-model.js";
 import { mlpReference } from "../src/export/mlp.js";
 import { RANKING_MODEL, rankingModel } from "../src/export/ranking-model.js";
-import { load, loadBenchArgs, type Measure, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
-import { cpuSeconds, type ServerProcess, startBareServer, startTsServing } from "./server-process.js";
+import { load, loadBenchArgs, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
+import { abbaRounds, type ServerProcess, startBareServer, startTsServing } from "./server-process.js";
 
 const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
 
@@ -73,19 +73,15 @@ try {
 
   const rows: string[] = [];
   for (const connections of CONNECTIONS) {
-    const runs: Record<keyof typeof urls, Measure[]> = { "ts-serving": [], bare: [] };
-    const cpuPerRequest: Record<keyof typeof urls, number[]> = { "ts-serving": [], bare: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order: (keyof typeof urls)[] = round % 2 === 0 ? ["ts-serving", "bare"] : ["bare", "ts-serving"];
-      for (const name of order) {
-        const before = cpuSeconds(pids[name]);
-        const measure = await load(urls[name], body, connections, DURATION_S);
-        const after = cpuSeconds(pids[name]);
-        runs[name].push(measure);
-        if (before !== undefined && after !== undefined)
-          cpuPerRequest[name].push(((after - before) * 1e6) / (measure.rps * DURATION_S));
-      }
-    }
+    const [ours, baseline] = await abbaRounds(
+      { url: urls["ts-serving"], pid: pids["ts-serving"] },
+      { url: urls.bare, pid: pids.bare },
+      body,
+      connections,
+      ROUNDS,
+      DURATION_S,
+    );
+    const runs = { "ts-serving": ours.runs, bare: baseline.runs };
     const t = meanOfRuns("ts-serving", runs["ts-serving"], connections);
     const b = meanOfRuns("bare", runs.bare, connections);
     const ratio = t.rps / b.rps;
@@ -93,7 +89,7 @@ try {
       runs["ts-serving"].map((r) => r.rps),
       runs.bare.map((r) => r.rps),
     );
-    const [cpuOurs, cpuBare] = [mean(cpuPerRequest["ts-serving"]), mean(cpuPerRequest.bare)];
+    const [cpuOurs, cpuBare] = [mean(ours.cpuPerRequest), mean(baseline.cpuPerRequest)];
     rows.push(
       `| ${connections} | ${fmt(t.rps)} | ${fmt(t.p50, 2)} | ${fmt(t.p99, 2)} | ${fmt(b.rps)} | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} | ${ratio.toFixed(2)} | ${paired.toFixed(2)} | ${fmt(cpuOurs)} / ${fmt(cpuBare)} |`,
     );

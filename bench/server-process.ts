@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { DenseLayer } from "../src/export/mlp.js";
+import { load, type Measure } from "./http-load.js";
 import { onnxMlp } from "./onnx-mlp.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -111,4 +112,49 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One server under comparison: where to send requests, and its process (for CPU time). */
+export interface Contender {
+  readonly url: string;
+  readonly pid: number | undefined;
+}
+
+/** One side's runs at one concurrency, and its server CPU µs per request in each (where /proc exists). */
+export interface ContenderRuns {
+  readonly runs: Measure[];
+  readonly cpuPerRequest: number[];
+}
+
+/**
+ * `rounds` ABBA rounds of `durationS`-second runs against two servers at `connections`: A then B,
+ * then B then A, so drift on the machine hits both alike. Run i of each side ran back to back.
+ *
+ * @example
+ * const [ours, bare] = await abbaRounds(ts, baseline, body, 64, 3, 4);
+ */
+export async function abbaRounds(
+  a: Contender,
+  b: Contender,
+  body: string,
+  connections: number,
+  rounds: number,
+  durationS: number,
+): Promise<[ContenderRuns, ContenderRuns]> {
+  const results: [ContenderRuns, ContenderRuns] = [
+    { runs: [], cpuPerRequest: [] },
+    { runs: [], cpuPerRequest: [] },
+  ];
+  for (let round = 0; round < rounds; round++) {
+    for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const server = side === 0 ? a : b;
+      const before = cpuSeconds(server.pid);
+      const measure = await load(server.url, body, connections, durationS);
+      const after = cpuSeconds(server.pid);
+      results[side]?.runs.push(measure);
+      if (before !== undefined && after !== undefined)
+        results[side]?.cpuPerRequest.push(((after - before) * 1e6) / (measure.rps * durationS));
+    }
+  }
+  return results;
 }

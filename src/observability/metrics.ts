@@ -178,18 +178,13 @@ export class ServingMetrics {
       return;
     }
     const key = `${model}\u0000${api}\u0000${entrypoint}`;
-    const countKey = `${key}\u0000${status}`;
-    let count = this.counted.get(countKey);
-    if (count === undefined) {
-      count = this.requestCount.series({ model_name: model, API: api, entrypoint, status });
-      this.counted.set(countKey, count);
-    }
+    const count = seriesFor(this.counted, `${key}\u0000${status}`, () =>
+      this.requestCount.series({ model_name: model, API: api, entrypoint, status }),
+    );
+    const latency = seriesFor(this.timed, key, () =>
+      this.requestLatency.series({ model_name: model, API: api, entrypoint }),
+    );
     count.inc();
-    let latency = this.timed.get(key);
-    if (latency === undefined) {
-      latency = this.requestLatency.series({ model_name: model, API: api, entrypoint });
-      this.timed.set(key, latency);
-    }
     latency.observe(micros);
     this.lastRequest = { model, api, entrypoint, status, count, latency };
   }
@@ -201,12 +196,9 @@ export class ServingMetrics {
       last.series.observe(micros);
       return;
     }
-    const key = `${model}\u0000${api}`;
-    let series = this.ran.get(key);
-    if (series === undefined) {
-      series = this.runtimeLatency.series({ model_name: model, API: api, runtime: "onnxruntime" });
-      this.ran.set(key, series);
-    }
+    const series = seriesFor(this.ran, `${model}\u0000${api}`, () =>
+      this.runtimeLatency.series({ model_name: model, API: api, runtime: "onnxruntime" }),
+    );
     series.observe(micros);
     this.lastRun = { model, api, series };
   }
@@ -220,4 +212,14 @@ export class ServingMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The series cached under `key`, made by `make` the first time. */
+function seriesFor<S>(cache: Map<string, S>, key: string, make: () => S): S {
+  let series = cache.get(key);
+  if (series === undefined) {
+    series = make();
+    cache.set(key, series);
+  }
+  return series;
 }
