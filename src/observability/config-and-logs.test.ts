@@ -6,7 +6,8 @@ import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { useScratchDir } from "../../test/scratch.js";
 import { Code, ServingError } from "../errors.js";
-import { accessLine, lifecycleLog, openAccessLog } from "./logger.js";
+import { type AccessEntry, AccessLineEncoder, openAccessLog } from "./access-log.js";
+import { lifecycleLog } from "./logger.js";
 import { DEFAULT_PROMETHEUS_PATH, prometheusPath } from "./monitoring-config.js";
 import { requestIdFrom } from "./request-observer.js";
 
@@ -123,28 +124,78 @@ describe("request ids", () => {
 });
 
 describe("access-log lines", () => {
-  it("are JSON, whatever the model or signature name holds", () => {
-    for (const model of ["half_plus_two", 'a"b', "back\\slash", "new\nline", "ünï"]) {
-      const line = accessLine(
-        {
-          requestId: "r1",
-          entrypoint: "REST",
-          api: "Predict",
-          model,
-          version: 7n,
-          signature: model,
-          status: "OK",
-          httpStatus: 200,
-          latencyMicros: 1234.5,
-        },
-        "2026-01-01T00:00:00.000Z",
-      );
-      assert.ok(line.endsWith("\n"));
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      assert.deepEqual(
-        [parsed.model, parsed.signature, parsed.version, parsed.latency_ms, parsed.http_status],
-        [model, model, "7", 1.235, 200],
-      );
+  const encoder = new AccessLineEncoder();
+  const encode = (entry: AccessEntry, micros: number, nowMs: number): string => {
+    const bytes = Buffer.alloc(encoder.maxBytes(entry));
+    return bytes.toString("utf8", 0, encoder.encode(entry, micros, nowMs, bytes, 0));
+  };
+  /** The line as pino would write it for `logger.info(fields, "request")`: the layout the encoder must match. */
+  const pinoLine = (entry: AccessEntry, micros: number, nowMs: number): string =>
+    `${JSON.stringify({
+      level: 30,
+      time: new Date(nowMs).toISOString(),
+      msg: "request",
+      request_id: entry.requestId,
+      entrypoint: entry.entrypoint,
+      api: entry.api,
+      model: entry.model,
+      version: entry.version === undefined ? null : String(entry.version),
+      signature: entry.signature,
+      status: entry.status,
+      ...(entry.httpStatus === undefined ? {} : { http_status: entry.httpStatus }),
+      latency_ms: Math.round(micros) / 1000,
+    })}\n`;
+  const entry = (fields: Partial<AccessEntry> = {}): AccessEntry => ({
+    requestId: "r1",
+    entrypoint: "REST",
+    api: "Predict",
+    model: "half_plus_two",
+    version: 7n,
+    signature: "serving_default",
+    status: "OK",
+    httpStatus: 200,
+    ...fields,
+  });
+
+  it("are pino's JSON line byte for byte, whatever the names, ids and latencies hold", () => {
+    const names = [
+      "half_plus_two",
+      'a"b',
+      "back\\slash",
+      "new\nline",
+      "ünï",
+      "emoji 🙂",
+      "\u2028",
+      "",
+      "x".repeat(300),
+    ];
+    const ids = ["r1", "3f1c0000-1111-4222-8333-000000000001", 'q"uote', "tab\there", "ü"];
+    const latencies = [0, 0.4, 1, 999, 1000, 1234.5, 1200, 5000, 999_999.6, 86_400_000_123];
+    let lines = 0;
+    for (const [i, name] of names.entries()) {
+      for (const [j, requestId] of ids.entries()) {
+        for (const [k, micros] of latencies.entries()) {
+          const e = entry({
+            requestId,
+            model: name,
+            signature: names[(i + k) % names.length] ?? "",
+            version: k % 3 === 0 ? undefined : BigInt(k * 1000 + j),
+            status: k % 4 === 0 ? "NOT_FOUND" : "OK",
+            httpStatus: k % 5 === 0 ? undefined : 200 + k,
+            api: j % 2 === 0 ? "Predict" : "GetModelMetadata",
+          });
+          const nowMs = 1_764_000_000_000 + i * 7919 + k;
+          assert.equal(encode(e, micros, nowMs), pinoLine(e, micros, nowMs));
+          lines++;
+        }
+      }
+    }
+    assert.equal(lines, names.length * ids.length * latencies.length);
+  });
+
+  it("write a latency that is not a finite non-negative number as 0", () => {
+    for (const micros of [Number.NaN, -5, Number.POSITIVE_INFINITY]) {
+      assert.equal((JSON.parse(encode(entry(), micros, 0)) as Record<string, unknown>).latency_ms, 0);
     }
   });
 
@@ -157,17 +208,19 @@ describe("access-log lines", () => {
       const models = ["a", "b", "x".repeat(5000), "ü"];
       for (let i = 0; i < 2000; i++) {
         const model = models[i % models.length] ?? "";
-        log.write({
-          requestId: `r${i}`,
-          entrypoint: "REST",
-          api: "Predict",
-          model,
-          version: BigInt(i % 3),
-          signature: "serving_default",
-          status: "OK",
-          httpStatus: 200,
-          latencyMicros: i,
-        });
+        log.write(
+          {
+            requestId: `r${i}`,
+            entrypoint: "REST",
+            api: "Predict",
+            model,
+            version: BigInt(i % 3),
+            signature: "serving_default",
+            status: "OK",
+            httpStatus: 200,
+          },
+          i,
+        );
       }
       await log.close();
       const lines = (await readFile(path, "utf8")).split("\n").filter((l) => l !== "");
@@ -175,8 +228,8 @@ describe("access-log lines", () => {
       for (const [i, line] of lines.entries()) {
         const parsed = JSON.parse(line) as Record<string, unknown>;
         assert.deepEqual(
-          [parsed.request_id, parsed.model, parsed.version],
-          [`r${i}`, models[i % models.length], String(i % 3)],
+          [parsed.request_id, parsed.model, parsed.version, parsed.latency_ms],
+          [`r${i}`, models[i % models.length], String(i % 3), i / 1000],
         );
       }
     } finally {

@@ -2,7 +2,7 @@
 // signature, error code) and `end()` turns it into metrics, an access-log line and a trace span.
 import { randomUUID } from "node:crypto";
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
-import type { AccessLog } from "./logger.js";
+import type { AccessLog } from "./access-log.js";
 import type { Entrypoint, ServingMetrics } from "./metrics.js";
 import { type Tracing, withRequestSpan } from "./tracing.js";
 
@@ -110,19 +110,7 @@ export class RequestObserver {
     if (metrics && scope.api !== "") {
       metrics.recordRequest(scope.model, scope.api, scope.entrypoint, scope.status, micros);
     }
-    if (accessLog) {
-      accessLog.write({
-        requestId: scope.requestId,
-        entrypoint: scope.entrypoint,
-        api: scope.api,
-        model: scope.model,
-        version: scope.version,
-        signature: scope.signature,
-        status: scope.status,
-        httpStatus: scope.httpStatus,
-        latencyMicros: micros,
-      });
-    }
+    accessLog?.write(scope, micros);
     if (span) {
       span.setAttributes({
         "ts_serving.api": scope.api,
