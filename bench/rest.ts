@@ -74,8 +74,8 @@ try {
   const rows: string[] = [];
   for (const connections of CONNECTIONS) {
     const [ours, baseline] = await abbaRounds(
-      { url: urls["ts-serving"], pid: pids["ts-serving"] },
-      { url: urls.bare, pid: pids.bare },
+      [{ url: urls["ts-serving"], pid: pids["ts-serving"] }],
+      [{ url: urls.bare, pid: pids.bare }],
       body,
       connections,
       ROUNDS,

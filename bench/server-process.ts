@@ -124,34 +124,43 @@ export interface Contender {
 export interface ContenderRuns {
   readonly runs: Measure[];
   readonly cpuPerRequest: number[];
+  /** Which of the side's servers each run went to. */
+  readonly server: number[];
 }
 
 /**
- * `rounds` ABBA rounds of `durationS`-second runs against two servers at `connections`: A then B,
- * then B then A, so drift on the machine hits both alike. Run i of each side ran back to back.
+ * `rounds` ABBA rounds of `durationS`-second runs of two sides at `connections`: A then B, then B then
+ * A, so drift on the machine hits both alike. Run i of each side ran back to back. A side may be
+ * several servers of the same kind, taken in turn: identical server processes differ by up to ~12% in
+ * CPU per request for their whole life, so one process a side carries that bias into the ratio.
  *
  * @example
- * const [ours, bare] = await abbaRounds(ts, baseline, body, 64, 3, 4);
+ * const [ours, bare] = await abbaRounds([ts], [baseline], body, 64, 3, 4);
  */
 export async function abbaRounds(
-  a: Contender,
-  b: Contender,
+  a: readonly Contender[],
+  b: readonly Contender[],
   body: string,
   connections: number,
   rounds: number,
   durationS: number,
 ): Promise<[ContenderRuns, ContenderRuns]> {
   const results: [ContenderRuns, ContenderRuns] = [
-    { runs: [], cpuPerRequest: [] },
-    { runs: [], cpuPerRequest: [] },
+    { runs: [], cpuPerRequest: [], server: [] },
+    { runs: [], cpuPerRequest: [], server: [] },
   ];
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      const server = side === 0 ? a : b;
+      const contenders = side === 0 ? a : b;
+      // Side B's turn advances one extra step per cycle, so each A server meets each B server.
+      const index = (round + (side === 0 ? 0 : Math.floor(round / contenders.length))) % contenders.length;
+      const server = contenders[index];
+      if (server === undefined) throw new Error("abbaRounds: a side has no server");
       const before = cpuSeconds(server.pid);
       const measure = await load(server.url, body, connections, durationS);
       const after = cpuSeconds(server.pid);
       results[side]?.runs.push(measure);
+      results[side]?.server.push(index);
       if (before !== undefined && after !== undefined)
         results[side]?.cpuPerRequest.push(((after - before) * 1e6) / (measure.rps * durationS));
     }
