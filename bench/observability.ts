@@ -5,7 +5,8 @@
 // cancels drift.
 // Besides throughput it prints each server's CPU time per request (from /proc), which a noisy machine
 // disturbs much less. Target (issue 9): "on" within 10% of "off".
-// Run: npm run bench:observability -- [--duration 5] [--rounds 6] [--connections 1,16,64]
+// Run: npm run bench:observability -- [--duration 5] [--rounds 8] [--connections 1,16,64]
+// BENCH_AA=1 starts the "on" side with observability off too: the method's own noise floor.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ const PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
  * for their whole life (two "off" servers in one run: 52 and 59 µs), more than the cost measured.
  */
 const PROCESSES = 4;
+/** A/A run: both sides off. */
+const AA = process.env.BENCH_AA === "1";
 
 const dir = await mkdtemp(join(tmpdir(), "bench-observability-"));
 const servers: ServerProcess[] = [];
@@ -33,16 +36,29 @@ try {
   const accessLogs = Array.from({ length: PROCESSES }, (_, i) => join(dir, `access-${i}.log`));
   const offServers: ServerProcess[] = [];
   const onServers: ServerProcess[] = [];
-  for (const accessLog of accessLogs) {
-    const off = await startTsServing(RANKING_MODEL.name, basePath);
-    servers.push(off);
-    offServers.push(off);
-    const on = await startTsServing(RANKING_MODEL.name, basePath, [
-      `--monitoring_config_file=${monitoring}`,
-      `--access_log=${accessLog}`,
-    ]);
-    servers.push(on);
-    onServers.push(on);
+  // Started in alternating order (off first, then on first, ...): nothing then depends on start order.
+  for (const [i, accessLog] of accessLogs.entries()) {
+    const startOff = async () => {
+      const off = await startTsServing(RANKING_MODEL.name, basePath);
+      servers.push(off);
+      offServers.push(off);
+    };
+    const startOn = async () => {
+      const on = await startTsServing(
+        RANKING_MODEL.name,
+        basePath,
+        AA ? [] : [`--monitoring_config_file=${monitoring}`, `--access_log=${accessLog}`],
+      );
+      servers.push(on);
+      onServers.push(on);
+    };
+    if (i % 2 === 0) {
+      await startOff();
+      await startOn();
+    } else {
+      await startOn();
+      await startOff();
+    }
   }
   const path = `/v1/models/${RANKING_MODEL.name}:predict`;
   const contender = (server: ServerProcess) => ({
@@ -89,24 +105,27 @@ try {
     );
   }
 
-  // The "on" servers really observed: their counters and access logs hold the requests (the warm-up's
-  // too, so at least as many as measured).
-  let counted = 0;
-  let logged = 0;
-  for (const [i, on] of onServers.entries()) {
-    const scrape = await (await fetch(`http://127.0.0.1:${on.port}${PROMETHEUS_PATH}`)).text();
-    counted += scrape
-      .split("\n")
-      .filter((l) => l.startsWith(`${METRIC_NAMES.requestCount}{`))
-      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
-    await on.stop(); // flushes the access log
-    servers.splice(servers.indexOf(on), 1);
-    logged += (await readFile(accessLogs[i] ?? "", "utf8")).split("\n").filter((l) => l !== "").length;
+  if (AA) console.log('\nA/A run: the "on" servers ran with observability off too.');
+  else {
+    // The "on" servers really observed: their counters and access logs hold the requests (the warm-up's
+    // too, so at least as many as measured).
+    let counted = 0;
+    let logged = 0;
+    for (const [i, on] of onServers.entries()) {
+      const scrape = await (await fetch(`http://127.0.0.1:${on.port}${PROMETHEUS_PATH}`)).text();
+      counted += scrape
+        .split("\n")
+        .filter((l) => l.startsWith(`${METRIC_NAMES.requestCount}{`))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+      await on.stop(); // flushes the access log
+      servers.splice(servers.indexOf(on), 1);
+      logged += (await readFile(accessLogs[i] ?? "", "utf8")).split("\n").filter((l) => l !== "").length;
+    }
+    console.log(
+      `\n"on" servers: ${counted} requests counted, ${logged} access-log lines (≥ ${requestsToOn} measured)`,
+    );
+    if (counted < requestsToOn || logged < counted) throw new Error("the observed server missed requests");
   }
-  console.log(
-    `\n"on" servers: ${counted} requests counted, ${logged} access-log lines (≥ ${requestsToOn} measured)`,
-  );
-  if (counted < requestsToOn || logged < counted) throw new Error("the observed server missed requests");
   console.log(
     "\n| connections | on req/s | p50 ms | p99 ms | off req/s | p50 ms | p99 ms | on/off | paired on/off | server CPU µs/req on / off |",
   );
