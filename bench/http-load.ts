@@ -140,11 +140,15 @@ export function load(url: string, body: string, connections: number, seconds: nu
  * @example
  * const { durationS, rounds, connections } = loadBenchArgs(); // --duration 5 --rounds 2 --connections 1,16,64
  */
-export function loadBenchArgs(): { durationS: number; rounds: number; connections: number[] } {
+export function loadBenchArgs(defaults: { durationS?: number; rounds?: number } = {}): {
+  durationS: number;
+  rounds: number;
+  connections: number[];
+} {
   const { values } = parseArgs({
     options: {
-      duration: { type: "string", default: "5" },
-      rounds: { type: "string", default: "2" },
+      duration: { type: "string", default: String(defaults.durationS ?? 5) },
+      rounds: { type: "string", default: String(defaults.rounds ?? 2) },
       connections: { type: "string", default: "1,16,64" },
     },
   });

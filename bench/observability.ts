@@ -5,7 +5,7 @@
 // cancels drift.
 // Besides throughput it prints each server's CPU time per request (from /proc), which a noisy machine
 // disturbs much less. Target (issue 9): "on" within 10% of "off".
-// Run: npm run bench:observability -- [--duration 5] [--rounds 8] [--connections 1,16,64]
+// Run: npm run bench:observability -- [--duration 2] [--rounds 8] [--connections 1,16,64]
 // BENCH_AA=1 starts the "on" side with observability off too: the method's own noise floor.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -16,7 +16,15 @@ import { METRIC_NAMES } from "../src/observability/metrics.js";
 import { load, loadBenchArgs, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
 import { abbaRounds, type ContenderRuns, type ServerProcess, startTsServing } from "./server-process.js";
 
-const { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS } = loadBenchArgs();
+// Eight rounds: two per server process of each side.
+const {
+  durationS: DURATION_S,
+  rounds: ROUNDS,
+  connections: CONNECTIONS,
+} = loadBenchArgs({
+  durationS: 2,
+  rounds: 8,
+});
 const PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
 
 /**
