@@ -46,26 +46,12 @@ try {
   const onServers: ServerProcess[] = [];
   // Started in alternating order (off first, then on first, ...): nothing then depends on start order.
   for (const [i, accessLog] of accessLogs.entries()) {
-    const startOff = async () => {
-      const off = await startTsServing(RANKING_MODEL.name, basePath);
-      servers.push(off);
-      offServers.push(off);
-    };
-    const startOn = async () => {
-      const on = await startTsServing(
-        RANKING_MODEL.name,
-        basePath,
-        AA ? [] : [`--monitoring_config_file=${monitoring}`, `--access_log=${accessLog}`],
-      );
-      servers.push(on);
-      onServers.push(on);
-    };
-    if (i % 2 === 0) {
-      await startOff();
-      await startOn();
-    } else {
-      await startOn();
-      await startOff();
+    for (const observed of i % 2 === 0 ? [false, true] : [true, false]) {
+      const flags =
+        observed && !AA ? [`--monitoring_config_file=${monitoring}`, `--access_log=${accessLog}`] : [];
+      const server = await startTsServing(RANKING_MODEL.name, basePath, flags);
+      servers.push(server);
+      (observed ? onServers : offServers).push(server);
     }
   }
   const path = `/v1/models/${RANKING_MODEL.name}:predict`;
