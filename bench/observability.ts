@@ -14,7 +14,13 @@ import { ensureDefaultModel } from "../src/cli/default-model.js";
 import { RANKING_MODEL } from "../src/export/ranking-model.js";
 import { METRIC_NAMES } from "../src/observability/metrics.js";
 import { load, loadBenchArgs, mean, meanOfRuns, medianPairedRatio } from "./http-load.js";
-import { abbaRounds, type ContenderRuns, type ServerProcess, startTsServing } from "./server-process.js";
+import {
+  abbaRounds,
+  type ContenderRuns,
+  type ServerProcess,
+  separateCpus,
+  startTsServing,
+} from "./server-process.js";
 
 // Eight rounds: two per server process of each side.
 const {
@@ -34,6 +40,9 @@ const PROMETHEUS_PATH = "/monitoring/prometheus/metrics";
 const PROCESSES = 4;
 /** A/A run: both sides off. */
 const AA = process.env.BENCH_AA === "1";
+
+/** First thing: servers started later get CPUs of their own; the load generator's worker inherits CPU 0. */
+const pinning = separateCpus();
 
 const dir = await mkdtemp(join(tmpdir(), "bench-observability-"));
 const servers: ServerProcess[] = [];
@@ -68,7 +77,7 @@ try {
     `REST predict, ${RANKING_MODEL.name}, one instance of 32 floats; metrics + access log on vs off`,
   );
   console.log(
-    `${cpu.length} × ${cpu[0]?.model.trim() ?? "?"}, Node ${process.version}; ${DURATION_S} s per run, ${ROUNDS} runs each (ABBA), ${PROCESSES} server processes a side taken in turn\n`,
+    `${cpu.length} × ${cpu[0]?.model.trim() ?? "?"}, Node ${process.version}; ${DURATION_S} s per run, ${ROUNDS} runs each (ABBA), ${PROCESSES} server processes a side taken in turn; ${pinning ?? "no CPU pinning"}\n`,
   );
   for (const { url } of [...sides.on, ...sides.off]) await load(url, body, 16, 2); // warm-up
 

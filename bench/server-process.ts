@@ -1,10 +1,11 @@
 // Servers under benchmark, each in its own process as they run in production: ts-serving is the built
 // CLI (`node dist/cli/main.js`, what `npm start` runs) with TF Serving's flags; the baseline is
 // bench/bare-rest-server.mjs. Also their CPU time, read from /proc, for CPU per request.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { DenseLayer } from "../src/export/mlp.js";
@@ -32,11 +33,35 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** The CPUs servers started from now on run on (taskset's list), once `separateCpus()` pinned this process. */
+let serverCpus: string | undefined;
+
+/**
+ * Pins this process (the load generator, and the worker threads it starts later) to CPU 0, and the
+ * servers started afterwards to the other CPUs (Linux, taskset). Unpinned, on a small machine the
+ * scheduler keeps moving servers and load generator between the same few cores, and a server's CPU
+ * time per request then varies with how often it was moved rather than with its code. Returns what
+ * it did, or undefined where it cannot (one CPU, no taskset) or BENCH_PIN=0 says not to.
+ */
+export function separateCpus(): string | undefined {
+  const count = availableParallelism();
+  if (process.env.BENCH_PIN === "0" || process.platform !== "linux" || count < 2) return undefined;
+  try {
+    execFileSync("taskset", ["-a", "-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
+  } catch {
+    return undefined;
+  }
+  serverCpus = count === 2 ? "1" : `1-${count - 1}`;
+  return `load generator on CPU 0, servers on CPU ${serverCpus}`;
+}
+
 /** Spawns `args` and resolves once a stdout/stderr line matches `ready` (its first group: the port). */
 function spawnUntil(name: string, args: string[], ready: RegExp, port?: number): Promise<ServerProcess> {
   // BENCH_NODE_FLAGS (e.g. "--cpu-prof") goes to the servers' node, for profiling a bench's servers.
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
-  const child = spawn(process.execPath, [...nodeFlags, ...args], {
+  const command = [process.execPath, ...nodeFlags, ...args];
+  if (serverCpus !== undefined) command.unshift("taskset", "-c", serverCpus);
+  const child = spawn(command[0] as string, command.slice(1), {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -36,21 +36,17 @@ const FLUSH_BYTES = 256 * 1024;
 const LINE_ROOM = 8 * 1024;
 
 const ascii = (text: string): Uint8Array => Buffer.from(text, "latin1");
-const LINE_START = ascii('{"level":30,"time":"');
-const AFTER_TIME = ascii('","msg":"request","request_id":"');
-const STATUS = ascii(',"status":"');
-const HTTP_STATUS = ascii('","http_status":');
-const LATENCY_AFTER_HTTP = ascii(',"latency_ms":');
-const LATENCY_AFTER_STATUS = ascii('","latency_ms":');
-const LINE_END = ascii("}\n");
 /** Bytes of the fixed parts and numbers of a line, with margin. */
 const FIXED_BYTES = 160;
 /** The most bytes one UTF-16 unit of a JSON string can take (`\u001f`). */
 const MAX_BYTES_PER_UNIT = 6;
 
 /**
- * Encodes access-log lines into byte buffers. The fields that repeat from line to line (the time within
- * a millisecond; entrypoint, API, model, version and signature) are encoded once and copied.
+ * Encodes access-log lines into byte buffers. A line is four runs of bytes that repeat from line to
+ * line, each encoded once and copied while it lasts, and the two values that change every time:
+ * `{"level":30,"time":"<ISO time>","msg":"request","request_id":"` (per millisecond), the request id,
+ * `","entrypoint":…,"signature":"…","status":"` (per model, version, signature, API), then
+ * `<status>","http_status":<code>,"latency_ms":` (per status) and the latency.
  *
  * @example
  * const encoder = new AccessLineEncoder();
@@ -60,9 +56,11 @@ const MAX_BYTES_PER_UNIT = 6;
  */
 export class AccessLineEncoder {
   private timeMs = Number.NaN;
-  private time: Uint8Array = new Uint8Array(0);
+  private head: Uint8Array = new Uint8Array(0);
   private fieldsOf: RepeatedFields | undefined;
   private fields: Uint8Array = new Uint8Array(0);
+  private statusOf: { readonly status: string; readonly httpStatus: number | undefined } | undefined;
+  private statusBytes: Uint8Array = new Uint8Array(0);
 
   /** An upper bound on the bytes of `entry`'s line. */
   maxBytes(entry: AccessEntry): number {
@@ -75,33 +73,28 @@ export class AccessLineEncoder {
 
   /** Writes the line at `offset` of `target` (room: `maxBytes(entry)`); returns where it ends. */
   encode(entry: AccessEntry, latencyMicros: number, nowMs: number, target: Buffer, offset: number): number {
-    let at = copy(target, offset, LINE_START);
-    at = copy(target, at, this.timeBytes(nowMs));
-    at = copy(target, at, AFTER_TIME);
+    let at = copy(target, offset, this.headBytes(nowMs));
     at = writeJsonText(target, at, entry.requestId);
     at = copy(target, at, this.fieldBytes(entry));
-    at = copy(target, at, STATUS);
-    at = writeJsonText(target, at, entry.status);
-    if (entry.httpStatus === undefined) at = copy(target, at, LATENCY_AFTER_STATUS);
-    else {
-      at = copy(target, at, HTTP_STATUS);
-      at = writeInteger(target, at, Math.max(0, Math.trunc(entry.httpStatus)));
-      at = copy(target, at, LATENCY_AFTER_HTTP);
-    }
+    at = copy(target, at, this.statusAndLabel(entry));
     at = writeMillis(target, at, latencyMicros);
-    return copy(target, at, LINE_END);
+    target[at] = 0x7d; // "}"
+    target[at + 1] = 0x0a; // "\n"
+    return at + 2;
   }
 
-  /** The ISO time of `nowMs`, encoded once per millisecond: under load many lines share it. */
-  private timeBytes(nowMs: number): Uint8Array {
+  /** The line's start up to the request id, with the ISO time of `nowMs`: under load many lines share it. */
+  private headBytes(nowMs: number): Uint8Array {
     if (nowMs !== this.timeMs) {
       this.timeMs = nowMs;
-      this.time = ascii(new Date(nowMs).toISOString());
+      this.head = ascii(
+        `{"level":30,"time":"${new Date(nowMs).toISOString()}","msg":"request","request_id":"`,
+      );
     }
-    return this.time;
+    return this.head;
   }
 
-  /** `"<request_id>` is followed by these: `","entrypoint":…,"signature":"…` (re-encoded when they change). */
+  /** `"<request_id>` is followed by these: `","entrypoint":…,"signature":"…","status":"`. */
   private fieldBytes(entry: AccessEntry): Uint8Array {
     const last = this.fieldsOf;
     if (
@@ -115,13 +108,26 @@ export class AccessLineEncoder {
       const versionText = entry.version === undefined ? "null" : `"${entry.version}"`;
       this.fields = Buffer.from(
         `",${jsonMember("entrypoint", entry.entrypoint)},${jsonMember("api", entry.api)},${jsonMember("model", entry.model)}` +
-          `,"version":${versionText},${jsonMember("signature", entry.signature)}`,
+          `,"version":${versionText},${jsonMember("signature", entry.signature)},"status":"`,
       );
       // Copied: the entry may be a RequestScope, which is not ours to keep.
       const { entrypoint, api, model, version, signature } = entry;
       this.fieldsOf = { entrypoint, api, model, version, signature };
     }
     return this.fields;
+  }
+
+  /** The status's value, then the HTTP status when there is one, up to the latency's value. */
+  private statusAndLabel(entry: AccessEntry): Uint8Array {
+    const last = this.statusOf;
+    if (last === undefined || last.status !== entry.status || last.httpStatus !== entry.httpStatus) {
+      const { status, httpStatus } = entry;
+      const code = httpStatus !== undefined && Number.isFinite(httpStatus) ? Math.trunc(httpStatus) : 0;
+      const http = httpStatus === undefined ? "" : `,"http_status":${Math.max(0, code)}`;
+      this.statusBytes = Buffer.from(`${JSON.stringify(status).slice(1)}${http},"latency_ms":`);
+      this.statusOf = { status, httpStatus };
+    }
+    return this.statusBytes;
   }
 }
 

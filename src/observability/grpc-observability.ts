@@ -53,6 +53,7 @@ export function grpcObservability(observer: RequestObserver): ServerInterceptor 
           onReceiveHalfClose: (next) => started().enter(next),
           onCancel: () => {
             const current = started();
+            if (current.isEnded) return;
             current.status = "CANCELLED";
             current.end();
           },

@@ -83,6 +83,7 @@ export class ServingMetrics {
   private lastRun:
     | { readonly model: string; readonly api: string; readonly series: HistogramSeries }
     | undefined;
+  private readonly collectHooks: (() => void)[] = [];
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -203,8 +204,14 @@ export class ServingMetrics {
     this.lastRun = { model, api, series };
   }
 
+  /** Runs `hook` before each `text()`: a source that batches its updates flushes them there. */
+  beforeCollect(hook: () => void): void {
+    this.collectHooks.push(hook);
+  }
+
   /** The metrics in Prometheus text exposition format. */
   text(): Promise<string> {
+    for (const hook of this.collectHooks) hook();
     return this.registry.metrics();
   }
 

@@ -52,6 +52,7 @@ export class Observability {
    */
   readonly active: boolean;
   private readonly access: AccessLog | undefined;
+  private readonly observer: RequestObserver;
   /** Version dir → model name, learnt from LOADING events (loads and batches only know the dir). */
   private readonly modelOfDir = new Map<string, string>();
   private readonly available = new Map<string, Set<bigint>>();
@@ -67,13 +68,13 @@ export class Observability {
     this.access = openAccessLog(options.accessLog ?? "");
     this.active =
       options.prometheusPath !== undefined || this.access !== undefined || this.tracing !== undefined;
-    const observer = new RequestObserver({
+    this.observer = new RequestObserver({
       metrics: this.metrics,
       ...(this.access ? { accessLog: this.access } : {}),
       ...(this.tracing ? { tracing: this.tracing } : {}),
     });
-    this.rest = restObservability(observer, this.metrics, options.prometheusPath);
-    this.grpcInterceptor = grpcObservability(observer);
+    this.rest = restObservability(this.observer, this.metrics, options.prometheusPath);
+    this.grpcInterceptor = grpcObservability(this.observer);
     const onBatch = this.tracing
       ? (event: BatchEvent) => {
           const endMs = performance.now();
@@ -153,8 +154,9 @@ export class Observability {
     }
   }
 
-  /** Flushes the access log and pending spans. */
+  /** Reports the requests not yet reported, flushes the access log and pending spans. */
   async close(): Promise<void> {
+    this.observer.flush();
     await this.access?.close();
     await this.tracing?.shutdown();
   }

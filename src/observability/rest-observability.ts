@@ -61,7 +61,8 @@ export function restObservability(
       return observer.begin("REST", rawHeader(req, REQUEST_ID_HEADER));
     },
     fail(scope, code) {
-      scope.status = Code[code] ?? "UNKNOWN";
+      // A request answered already (a REST timeout) and failing later is reported as answered.
+      if (!scope.isEnded) scope.status = Code[code] ?? "UNKNOWN";
     },
     respond(scope, status, headers) {
       headers[REQUEST_ID_HEADER] = scope.requestId;

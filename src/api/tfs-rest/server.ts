@@ -80,8 +80,9 @@ export function restHandler(options: RestOptions): (req: IncomingMessage, res: S
   return (req, res) => {
     if (options.observability?.serveMetrics(req, res)) return;
     const scope = options.observability?.begin(req);
-    if (scope) void scope.enter(() => serveRequest(req, res, options, deadlines, scope));
-    else void serveRequest(req, res, options, deadlines, undefined);
+    // Inside the request's trace context when traced (a closure per request otherwise saved).
+    if (scope?.traced) void scope.enter(() => serveRequest(req, res, options, deadlines, scope));
+    else void serveRequest(req, res, options, deadlines, scope);
   };
 }
 
