@@ -55,6 +55,9 @@ export class Plan {
   /** For a single-segment plan: `node:k` → the ONNX output that holds it. */
   private readonly onnxOutputOf: ReadonlyMap<string, string>;
 
+  /** Hears each successful run's duration in µs (the runtime's `listenToRuns`). */
+  runListener: ((micros: number) => void) | undefined = undefined;
+
   get onnxSegments(): number {
     return this.steps.filter((s) => s.kind === "onnx").length;
   }
@@ -82,9 +85,12 @@ export class Plan {
       if (!value) return Promise.reject(new ServingError(Code.INTERNAL, `tensor ${ref} is not available`));
       feeds[onnxName] = toOrtTensor(value);
     }
+    const listener = this.runListener;
+    const startMs = listener === undefined ? 0 : performance.now();
     // A plain promise chain rather than async functions: this is the whole per-request path of a
     // one-segment model, and every async frame costs a microtask turn.
     return step.session.run(feeds).then((results) => {
+      if (listener !== undefined) listener((performance.now() - startMs) * 1000);
       const outputs = new Map<string, Tensor>();
       for (const alias of outputAliases ?? this.fetches.keys()) {
         const onnxName = this.onnxOutputOf.get(this.fetches.get(alias) ?? "");
@@ -106,7 +112,10 @@ export class Plan {
     inputs: ReadonlyMap<string, Tensor>,
     outputAliases?: readonly string[],
   ): Promise<Map<string, Tensor>> {
+    const listener = this.runListener;
+    const startMs = listener === undefined ? 0 : performance.now();
     const values = await this.execute(inputs);
+    if (listener !== undefined) listener((performance.now() - startMs) * 1000);
     const outputs = new Map<string, Tensor>();
     for (const alias of outputAliases ?? this.fetches.keys())
       outputs.set(alias, readValue(this.fetched(values, alias)));

@@ -30,7 +30,8 @@ function mapRunners(
 }
 
 /**
- * The servable with each signature run timed into `:tensorflow:serving:runtime_latency` (µs).
+ * The servable with each signature run timed into `:tensorflow:serving:runtime_latency` (µs): by the
+ * runner itself where it can (`listenToRuns`, successful runs), else by a wrapper around `run`.
  *
  * @example
  * const servable = timeRuns(await loadServable(dir), "half_plus_two", metrics);
@@ -38,6 +39,10 @@ function mapRunners(
 export function timeRuns(servable: Servable, model: string, metrics: ServingMetrics): Servable {
   return mapRunners(servable, (_key, runner) => {
     const api = apiOf(runner.def.methodName);
+    if (runner.listenToRuns) {
+      runner.listenToRuns((micros) => metrics.recordRuntime(model, api, micros));
+      return runner;
+    }
     return {
       key: runner.key,
       def: runner.def,

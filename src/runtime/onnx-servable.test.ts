@@ -44,6 +44,8 @@ describe("ONNX model versions", () => {
       assert.equal(servable.platform, "onnx");
       const runner = servable.signatures.get("serving_default");
       assert.ok(runner);
+      const timed: number[] = [];
+      runner.listenToRuns?.((micros) => timed.push(micros));
       assert.equal(runner.def.methodName, "tensorflow/serving/predict");
       assert.equal(runner.def.inputs.x?.dtype, DataType.DT_FLOAT);
       assert.deepEqual(shapeFromProto(runner.def.inputs.x?.tensorShape), [-1, 3]);
@@ -57,6 +59,9 @@ describe("ONNX model versions", () => {
         runner.run(new Map([["x", new Tensor(DataType.DT_FLOAT, [2, 2], new Float32Array(4))]])),
         (e: unknown) => e instanceof ServingError && e.code === Code.INVALID_ARGUMENT,
       );
+      // The runner times its own runs (runtime_latency): the two that succeeded, not the one onnxruntime refused.
+      assert.equal(timed.length, 2);
+      for (const micros of timed) assert.ok(Number.isFinite(micros) && micros > 0, String(micros));
     } finally {
       await servable.close();
     }

@@ -10,8 +10,9 @@ import {
 import { DEFAULT_SIGNATURE } from "../savedmodel/saved-model.js";
 import { dtypeFromOrtType, fromOrtTensor, toOrtTensor } from "../tensor/ort.js";
 import { shapeToProto } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
 import type { Servable } from "./servable.js";
-import { signatureRunner } from "./signature-runner.js";
+import { type RunListener, signatureRunner } from "./signature-runner.js";
 
 /**
  * Serves `<version>/model.onnx` through the same interface as a SavedModel: the graph's inputs and
@@ -39,16 +40,23 @@ export async function loadOnnxServable(
     );
   }
   const def = onnxSignature(session);
-  const runner = signatureRunner(DEFAULT_SIGNATURE, def, async (inputs, outputs) => {
+  let runListener: RunListener | undefined;
+  const runTensors = async (inputs: ReadonlyMap<string, Tensor>, outputs: readonly string[]) => {
     const feeds: Record<string, OrtTensor> = {};
     for (const [name, tensor] of inputs) feeds[name] = toOrtTensor(tensor);
+    const listener = runListener;
+    const startMs = listener === undefined ? 0 : performance.now();
     let results: InferenceSession.OnnxValueMapType;
     try {
       results = await session.run(feeds, [...outputs]);
     } catch (error: unknown) {
       throw new ServingError(Code.INVALID_ARGUMENT, (error as Error).message, { cause: error });
     }
+    if (listener !== undefined) listener((performance.now() - startMs) * 1000);
     return new Map(outputs.map((name) => [name, fromOrtTensor(results[name] as OrtTensor)]));
+  };
+  const runner = signatureRunner(DEFAULT_SIGNATURE, def, runTensors, undefined, (listener) => {
+    runListener = listener;
   });
   return {
     platform: "onnx",

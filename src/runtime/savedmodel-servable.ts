@@ -101,7 +101,15 @@ export async function loadSavedModelServable(
         plans.push(plan);
         signatures.set(
           key,
-          signatureRunner(key, def, (inputs, outputs) => plan.run(inputs, outputs), aliasDTypes),
+          signatureRunner(
+            key,
+            def,
+            (inputs, outputs) => plan.run(inputs, outputs),
+            aliasDTypes,
+            (listener) => {
+              plan.runListener = listener;
+            },
+          ),
         );
       } catch (error: unknown) {
         failures.push(`signature "${key}": ${ServingError.from(error).message}`);
