@@ -21,12 +21,35 @@ const ACCEPTABLE_ID = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
  * counter), at a fraction of `randomUUID()`'s cost per request.
  */
 const ID_PREFIX = randomUUID().slice(0, 24);
+const ID_LENGTH = 36;
+/** Ids minted at a time. */
+const ID_BATCH = 256;
 let idCounter = 0;
+let mintedIds: string[] = [];
+let nextMinted = 0;
 
 function nextRequestId(): string {
-  idCounter++;
-  const hex = idCounter.toString(16);
-  return ID_PREFIX + (hex.length >= 12 ? hex.slice(-12) : "000000000000".slice(hex.length) + hex);
+  if (nextMinted === mintedIds.length) {
+    mintedIds = mintIds(ID_BATCH);
+    nextMinted = 0;
+  }
+  return mintedIds[nextMinted++] as string;
+}
+
+/**
+ * The next `count` ids, as slices of one flat string. An id built by concatenation is a rope that
+ * Node's header check (a regular expression) and the access log must first copy into a flat string:
+ * ~1 µs a request under load, against a few ns a slice.
+ */
+function mintIds(count: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    idCounter++;
+    const hex = idCounter.toString(16);
+    ids.push(ID_PREFIX + (hex.length >= 12 ? hex.slice(-12) : "000000000000".slice(hex.length) + hex));
+  }
+  const flat = ids.join("");
+  return ids.map((_, i) => flat.slice(i * ID_LENGTH, (i + 1) * ID_LENGTH));
 }
 
 /**
