@@ -67,7 +67,8 @@ export class AccessLineEncoder {
     return (
       FIXED_BYTES +
       this.fieldBytes(entry).length +
-      MAX_BYTES_PER_UNIT * (entry.requestId.length + entry.status.length)
+      this.statusAndLabel(entry).length +
+      MAX_BYTES_PER_UNIT * entry.requestId.length
     );
   }
 
@@ -141,8 +142,8 @@ function copy(target: Buffer, at: number, bytes: Uint8Array): number {
 }
 
 /**
- * The inside of a JSON string literal for `text`: plain ASCII byte by byte (request ids and status
- * names always are), anything else through JSON.stringify and UTF-8.
+ * The inside of a JSON string literal for `text`: plain ASCII byte by byte (request ids always
+ * are), anything else through JSON.stringify and UTF-8.
  */
 function writeJsonText(target: Buffer, at: number, text: string): number {
   for (let i = 0; i < text.length; i++) {

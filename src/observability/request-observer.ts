@@ -139,10 +139,13 @@ export class RequestObserver {
   /** Ended scopes not yet reported (see the class comment). */
   private pending: RequestScope[] = [];
   private flushScheduled = false;
-  private readonly flushNow = () => this.flush();
+  private readonly flushScheduledBatch = () => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   constructor(readonly options: RequestObserverOptions) {
-    options.metrics?.beforeCollect(this.flushNow);
+    options.metrics?.beforeCollect(() => this.flush());
   }
 
   begin(entrypoint: Entrypoint, givenRequestId: unknown): RequestScope {
@@ -158,13 +161,12 @@ export class RequestObserver {
     this.pending.push(scope);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushNow);
+      setImmediate(this.flushScheduledBatch);
     }
   }
 
   /** Reports every finished request not yet reported: to the metrics and the access log. */
   flush(): void {
-    this.flushScheduled = false;
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
